@@ -1,0 +1,235 @@
+package topology
+
+import (
+	"cmp"
+	"fmt"
+	"net/netip"
+	"slices"
+	"strings"
+
+	"github.com/kgctl/kgctl/pkg/wireguard"
+)
+
+// Kilo's segment identifiers; their sort order fixes the WireGuard IPs.
+const (
+	locationPrefix = "location:"
+	nodePrefix     = "node:"
+)
+
+// Build computes the whole mesh. It fails only on invalid settings;
+// problems with individual nodes and peers are reported in Mesh.Problems
+// and those objects (or the offending part of them) are left out.
+func Build(c Cluster) (*Mesh, error) {
+	s := c.Settings
+	if err := s.Validate(); err != nil {
+		return nil, err
+	}
+	m := &Mesh{Settings: s, nodes: make(map[string]nodeRef, len(c.Nodes))}
+	ready := m.readyNodes(c.Nodes)
+	m.segment(ready)
+	m.allocate()
+	m.acceptPeers(c.Peers)
+	m.filterAllowedLocationIPs()
+	m.mergeDiscovered()
+	m.warn()
+	return m, nil
+}
+
+func (m *Mesh) problem(sev Severity, kind, name, field, value, format string, args ...any) {
+	m.Problems = append(m.Problems, Problem{Severity: sev, Kind: kind, Name: name, Field: field, Value: value, Message: fmt.Sprintf(format, args...)})
+}
+
+// readyNodes drops nodes that cannot take part yet, saying why.
+func (m *Mesh) readyNodes(nodes []Node) []*Node {
+	seen := make(map[string]bool, len(nodes))
+	ready := make([]*Node, 0, len(nodes))
+	for i := range nodes {
+		n := &nodes[i]
+		switch {
+		case n.Name == "":
+			m.problem(Error, "Node", "", "metadata.name", "", "node has no name; left out of the mesh")
+			continue
+		case seen[n.Name]:
+			m.problem(Error, "Node", n.Name, "metadata.name", n.Name, "duplicate node; only the first one is used")
+			continue
+		}
+		seen[n.Name] = true
+		switch {
+		case n.Key == wireguard.Key{}:
+			m.problem(Error, "Node", n.Name, "kilo.squat.ai/key", "", "no WireGuard public key (its agent has not started yet); left out of the mesh")
+			continue
+		case n.Endpoint.IsZero():
+			m.problem(Error, "Node", n.Name, "kilo.squat.ai/endpoint", "", "no endpoint (set kilo.squat.ai/force-endpoint or wait for its agent); left out of the mesh")
+			continue
+		case len(n.PodCIDRs) == 0:
+			m.problem(Error, "Node", n.Name, "spec.podCIDR", "", "no pod CIDR allocated; left out of the mesh")
+			continue
+		case m.stale(n):
+			m.problem(Error, "Node", n.Name, "kilo.squat.ai/last-seen", n.LastSeen.UTC().Format("2006-01-02T15:04:05Z"),
+				"agent last seen %s before now (limit %s); left out of the mesh", m.Settings.Now.Sub(n.LastSeen).Round(1e9), m.Settings.StaleAfter)
+			continue
+		}
+		if n.Granularity != "" && n.Granularity != m.Settings.Granularity {
+			m.problem(Warning, "Node", n.Name, "kilo.squat.ai/granularity", string(n.Granularity),
+				"its agent runs with granularity %q but the mesh is computed with %q", n.Granularity, m.Settings.Granularity)
+		}
+		ready = append(ready, n)
+	}
+	return ready
+}
+
+func (m *Mesh) stale(n *Node) bool {
+	s := m.Settings
+	if s.Now.IsZero() || s.StaleAfter <= 0 {
+		return false
+	}
+	return n.LastSeen.IsZero() || s.Now.Sub(n.LastSeen) > s.StaleAfter
+}
+
+// segmentID places a node the way Kilo does: by location, or alone when
+// the granularity asks for it or when it has no internal IP to reach its
+// location's leader with.
+func (m *Mesh) segmentID(n *Node) (id, location string) {
+	location = locationPrefix + n.Location
+	if !n.InternalIP.IsValid() {
+		location = nodePrefix + n.Name
+	}
+	if m.Settings.Granularity == LocationGranularity {
+		return location, location
+	}
+	return nodePrefix + n.Name, location
+}
+
+func (m *Mesh) segment(nodes []*Node) {
+	groups := make(map[string][]*Node)
+	locations := make(map[string]string)
+	for _, n := range nodes {
+		id, loc := m.segmentID(n)
+		groups[id] = append(groups[id], n)
+		locations[id] = loc
+	}
+	ids := make([]string, 0, len(groups))
+	for id := range groups {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	m.Segments = make([]Segment, len(ids))
+	for si, id := range ids {
+		members := groups[id]
+		slices.SortFunc(members, func(a, b *Node) int { return strings.Compare(a.Name, b.Name) })
+		seg := &m.Segments[si]
+		seg.id = id
+		seg.Name = displayName(id)
+		seg.Location = displayName(locations[id])
+		seg.Nodes = make([]Node, len(members))
+		for i, n := range members {
+			seg.Nodes[i] = *n
+			m.nodes[n.Name] = nodeRef{segment: si, index: i}
+		}
+		seg.Leader = m.electLeader(seg)
+		var alip []netip.Prefix
+		for _, n := range seg.Nodes {
+			seg.AllowedIPs = append(seg.AllowedIPs, n.PodCIDRs...)
+			if n.InternalIP.IsValid() {
+				seg.AllowedIPs = append(seg.AllowedIPs, hostPrefix(n.InternalIP.Addr()))
+			}
+			alip = append(alip, n.AllowedLocationIPs...)
+		}
+		slices.SortFunc(alip, comparePrefix)
+		seg.AllowedLocationIPs = slices.Compact(alip)
+	}
+}
+
+func displayName(id string) string {
+	if s, ok := strings.CutPrefix(id, locationPrefix); ok {
+		return s
+	}
+	return strings.TrimPrefix(id, nodePrefix)
+}
+
+// electLeader picks, in name order, the first node that asks to lead and
+// has a public endpoint, else the first that asks, else the first with a
+// public endpoint, else the first: stable as long as membership is.
+func (m *Mesh) electLeader(seg *Segment) int {
+	var asked []int
+	public := -1
+	for i := range seg.Nodes {
+		n := &seg.Nodes[i]
+		if n.Leader {
+			asked = append(asked, i)
+		}
+		if public < 0 && isPublic(n.Endpoint) {
+			public = i
+		}
+	}
+	leader := 0
+	switch {
+	case len(asked) > 0:
+		leader = asked[0]
+		for _, i := range asked {
+			if isPublic(seg.Nodes[i].Endpoint) {
+				leader = i
+				break
+			}
+		}
+	case public >= 0:
+		leader = public
+	}
+	if len(asked) > 1 {
+		names := make([]string, len(asked))
+		for i, a := range asked {
+			names[i] = seg.Nodes[a].Name
+		}
+		m.problem(Warning, "Location", seg.Name, "kilo.squat.ai/leader", "",
+			"%d nodes ask to lead (%s); %s was chosen", len(asked), strings.Join(names, ", "), seg.Nodes[leader].Name)
+	}
+	return leader
+}
+
+// isPublic reports whether an endpoint is reachable from other networks.
+// A DNS name is taken to be public: it is published so others resolve it.
+func isPublic(e wireguard.Endpoint) bool {
+	if e.DNS != "" {
+		return true
+	}
+	a := e.Addr
+	return a.IsValid() && a.IsGlobalUnicast() && !a.IsPrivate()
+}
+
+// allocate gives segment leaders consecutive addresses from the subnet,
+// in segment order, as Kilo does: no coordination, no state.
+func (m *Mesh) allocate() {
+	ip := m.Settings.Subnet.Addr()
+	kept := m.Segments[:0]
+	for _, seg := range m.Segments {
+		ip = ip.Next()
+		if !m.Settings.Subnet.Contains(ip) {
+			for _, n := range seg.Nodes {
+				delete(m.nodes, n.Name)
+			}
+			m.problem(Error, "Location", seg.Name, "--subnet", m.Settings.Subnet.String(),
+				"the subnet has no address left for this segment; left out of the mesh")
+			continue
+		}
+		seg.WireGuardIP = ip
+		seg.AllowedIPs = append(seg.AllowedIPs, hostPrefix(ip))
+		kept = append(kept, seg)
+	}
+	m.Segments = kept
+	for si := range m.Segments {
+		for i, n := range m.Segments[si].Nodes {
+			m.nodes[n.Name] = nodeRef{segment: si, index: i}
+		}
+	}
+}
+
+func hostPrefix(a netip.Addr) netip.Prefix { return netip.PrefixFrom(a, a.BitLen()) }
+
+func comparePrefix(a, b netip.Prefix) int {
+	if c := a.Addr().Compare(b.Addr()); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.Bits(), b.Bits())
+}
+
+func overlaps(a, b netip.Prefix) bool { return a.Overlaps(b) }
