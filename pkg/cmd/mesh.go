@@ -1,0 +1,118 @@
+package cmd
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/kgctl/kgctl/pkg/source"
+	"github.com/kgctl/kgctl/pkg/topology"
+	"github.com/kgctl/kgctl/pkg/translate"
+)
+
+// MeshFlags are the flags every command that computes a mesh shares;
+// they match the agent's, so a flag change can be previewed.
+type MeshFlags struct {
+	Files         []string
+	Granularity   string
+	Subnet        string
+	Port          int
+	TopologyLabel string
+	ServiceCIDRs  []string
+	Now           string
+}
+
+// AddFlags registers the flags.
+func (f *MeshFlags) AddFlags(fs *pflag.FlagSet) {
+	d := topology.DefaultSettings()
+	fs.StringArrayVarP(&f.Files, "filename", "f", nil, "read Nodes and Peers from YAML/JSON files or directories instead of a cluster (repeatable; - for stdin)")
+	fs.StringVar(&f.Granularity, "mesh-granularity", string(d.Granularity), "how nodes are grouped: location, full or cross")
+	fs.StringVar(&f.Subnet, "subnet", d.Subnet.String(), "CIDR from which WireGuard IPs are allocated")
+	fs.IntVar(&f.Port, "port", d.Port, "WireGuard listen port of the nodes")
+	fs.StringVar(&f.TopologyLabel, "topology-label", translate.DefaultTopologyLabel, "node label holding the location")
+	fs.StringSliceVar(&f.ServiceCIDRs, "service-cidr", nil, "the cluster's service CIDRs (repeatable or comma-separated)")
+	fs.StringVar(&f.Now, "now", "", `time against which kilo.squat.ai/last-seen is checked (RFC 3339 or "live"); default: "live" for a cluster, no check for files`)
+}
+
+// Settings validates the flags into engine settings, naming the flag at fault.
+func (f *MeshFlags) Settings() (topology.Settings, error) {
+	s := topology.DefaultSettings()
+	g, err := topology.ParseGranularity(f.Granularity)
+	if err != nil {
+		return s, fmt.Errorf("--mesh-granularity: %w", err)
+	}
+	s.Granularity = g
+	if s.Subnet, err = netip.ParsePrefix(f.Subnet); err != nil {
+		return s, fmt.Errorf("--subnet: %q is not a CIDR", f.Subnet)
+	}
+	s.Port = f.Port
+	for _, c := range f.ServiceCIDRs {
+		p, err := netip.ParsePrefix(strings.TrimSpace(c))
+		if err != nil {
+			return s, fmt.Errorf("--service-cidr: %q is not a CIDR", c)
+		}
+		s.ServiceCIDRs = append(s.ServiceCIDRs, p.Masked())
+	}
+	switch f.Now {
+	case "":
+		if len(f.Files) == 0 {
+			s.Now = time.Now()
+		}
+	case "live":
+		s.Now = time.Now()
+	default:
+		t, err := time.Parse(time.RFC3339, f.Now)
+		if err != nil {
+			return s, fmt.Errorf("--now: %q is not an RFC 3339 time or \"live\"", f.Now)
+		}
+		s.Now = t
+	}
+	return s, s.Validate()
+}
+
+// Options is what Load needs besides the flags.
+func (f *MeshFlags) Options() (source.Options, error) {
+	s, err := f.Settings()
+	if err != nil {
+		return source.Options{}, err
+	}
+	return source.Options{Settings: s, Node: translate.NodeOptions{TopologyLabel: f.TopologyLabel}}, nil
+}
+
+// Objects reads the objects from the files, or from the cluster.
+func (r *Root) Objects(ctx context.Context, files []string) (source.Objects, error) {
+	if len(files) > 0 {
+		return source.Files(files, r.Streams.In)
+	}
+	cfg, err := r.Kube.ToRESTConfig()
+	if err != nil {
+		return source.Objects{}, fmt.Errorf("no cluster to read from (use -f FILE to read manifests): %w", err)
+	}
+	return source.Kube(ctx, cfg)
+}
+
+// LoadMesh reads the objects and computes the mesh.
+func (r *Root) LoadMesh(ctx context.Context, f *MeshFlags) (*topology.Mesh, topology.Problems, error) {
+	opts, err := f.Options()
+	if err != nil {
+		return nil, nil, err
+	}
+	objs, err := r.Objects(ctx, f.Files)
+	if err != nil {
+		return nil, nil, err
+	}
+	return source.Build(objs, opts)
+}
+
+// reportProblems prints problems to w and says whether any was an error.
+func reportProblems(w io.Writer, ps topology.Problems) bool {
+	for _, p := range ps {
+		fmt.Fprintln(w, p.String())
+	}
+	return ps.HasErrors()
+}

@@ -1,0 +1,99 @@
+package cmd
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+)
+
+// ExitError carries an exit code other than 1 (plan's --detailed-exitcode).
+type ExitError struct {
+	Code int
+	Err  error
+}
+
+func (e *ExitError) Error() string {
+	if e.Err == nil {
+		return fmt.Sprintf("exit status %d", e.Code)
+	}
+	return e.Err.Error()
+}
+
+func (e *ExitError) Unwrap() error { return e.Err }
+
+// errSilent exits 1 after the command already said why (problems printed).
+var errSilent = &ExitError{Code: 1}
+
+// Version information, set with -ldflags at build time.
+var (
+	Version = "dev"
+	Commit  = "unknown"
+	Date    = "unknown"
+)
+
+// CommandName is how the binary was invoked: "kubectl kilo" when run as
+// the kubectl plugin, so help text shows what the user typed.
+func CommandName(arg0 string) string {
+	if strings.HasPrefix(filepath.Base(arg0), "kubectl-kilo") {
+		return "kubectl kilo"
+	}
+	return "kgctl"
+}
+
+// Root holds what every command shares.
+type Root struct {
+	Name    string
+	Streams genericiooptions.IOStreams
+	Kube    *genericclioptions.ConfigFlags
+}
+
+// NewRootCommand builds the kgctl command tree.
+func NewRootCommand(name string, streams genericiooptions.IOStreams) *cobra.Command {
+	r := &Root{Name: name, Streams: streams, Kube: genericclioptions.NewConfigFlags(true)}
+	cmd := &cobra.Command{
+		Use:   name,
+		Short: "A WireGuard mesh for Kubernetes, compatible with Kilo",
+		Long: name + ` manages a WireGuard mesh between the nodes of a Kubernetes cluster and the
+peers outside it, compatible with Kilo's annotations and Peer resource.
+Every read command works against a live cluster or against YAML files (-f).`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	cmd.SetIn(streams.In)
+	cmd.SetOut(streams.Out)
+	cmd.SetErr(streams.ErrOut)
+	r.Kube.AddFlags(cmd.PersistentFlags())
+	for _, sub := range subcommands {
+		cmd.AddCommand(sub(r))
+	}
+	return cmd
+}
+
+// subcommands are registered by each command's file, so adding a command
+// touches only that file.
+var subcommands []func(*Root) *cobra.Command
+
+// Execute runs the command tree and returns the process exit code.
+func Execute(args []string, streams genericiooptions.IOStreams) int {
+	cmd := NewRootCommand(CommandName(os.Args[0]), streams)
+	cmd.SetArgs(args)
+	err := cmd.Execute()
+	if err == nil {
+		return 0
+	}
+	var ee *ExitError
+	if errors.As(err, &ee) {
+		if ee.Err != nil {
+			fmt.Fprintf(streams.ErrOut, "error: %v\n", ee.Err)
+		}
+		return ee.Code
+	}
+	fmt.Fprintf(streams.ErrOut, "error: %v\n", err)
+	return 1
+}

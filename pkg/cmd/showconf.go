@@ -1,0 +1,177 @@
+package cmd
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"net/netip"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"sigs.k8s.io/yaml"
+
+	"github.com/kgctl/kgctl/pkg/topology"
+	"github.com/kgctl/kgctl/pkg/translate"
+	"github.com/kgctl/kgctl/pkg/wireguard"
+)
+
+func init() { subcommands = append(subcommands, newShowconfCommand) }
+
+// ShowconfOptions are the options of `showconf node|peer NAME`.
+type ShowconfOptions struct {
+	Mesh       MeshFlags
+	Output     string
+	AsPeer     bool
+	AllowedIPs []string
+
+	kind, name string
+	allowed    []netip.Prefix
+	root       *Root
+}
+
+func newShowconfCommand(r *Root) *cobra.Command {
+	o := &ShowconfOptions{root: r}
+	cmd := &cobra.Command{
+		Use:   "showconf (node|peer) NAME",
+		Short: "Show the WireGuard configuration a node or peer gets",
+		Long: `Show the WireGuard configuration a node or a peer gets from the mesh, in the
+format of "wg setconf" (default), JSON or YAML. The private key is never shown.`,
+		Example: fmt.Sprintf(`  # The config node-a applies, from the shipped example
+  %[1]s showconf node node-a -f testdata/example
+  # The config for a VPN client
+  %[1]s showconf peer laptop -f testdata/example
+  # Another cluster's view of this one (multi-cluster services)
+  %[1]s showconf node node-a --as-peer -o yaml --allowed-ips 10.96.0.0/12`, r.Name),
+		ValidArgs: []string{"node", "peer"},
+		Args:      cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := o.Complete(args); err != nil {
+				return err
+			}
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			return o.Run(cmd)
+		},
+	}
+	o.Mesh.AddFlags(cmd.Flags())
+	cmd.Flags().StringVarP(&o.Output, "output", "o", "ini", "output format: ini (wg setconf), json or yaml")
+	cmd.Flags().BoolVar(&o.AsPeer, "as-peer", false, "print the node's location as a [Peer] section (a Peer manifest with -o yaml/json)")
+	cmd.Flags().StringSliceVar(&o.AllowedIPs, "allowed-ips", nil, "extra CIDRs to add to the allowed IPs with --as-peer (e.g. the service CIDR)")
+	return cmd
+}
+
+// Complete reads the positional arguments.
+func (o *ShowconfOptions) Complete(args []string) error {
+	o.kind, o.name = args[0], args[1]
+	for _, s := range o.AllowedIPs {
+		p, err := netip.ParsePrefix(strings.TrimSpace(s))
+		if err != nil {
+			return fmt.Errorf("--allowed-ips: %q is not a CIDR", s)
+		}
+		o.allowed = append(o.allowed, p.Masked())
+	}
+	return nil
+}
+
+// Validate checks the options without reading anything.
+func (o *ShowconfOptions) Validate() error {
+	switch o.kind {
+	case "node", "peer":
+	default:
+		return fmt.Errorf("unknown kind %q: want node or peer", o.kind)
+	}
+	switch o.Output {
+	case "ini", "json", "yaml":
+	default:
+		return fmt.Errorf("--output: unknown format %q: want ini, json or yaml", o.Output)
+	}
+	if o.AsPeer && o.kind != "node" {
+		return fmt.Errorf("--as-peer applies to nodes only")
+	}
+	if len(o.allowed) > 0 && !o.AsPeer {
+		return fmt.Errorf("--allowed-ips needs --as-peer")
+	}
+	return nil
+}
+
+// Run computes the mesh and prints the configuration.
+func (o *ShowconfOptions) Run(cmd *cobra.Command) error {
+	m, problems, err := o.root.LoadMesh(cmd.Context(), &o.Mesh)
+	if err != nil {
+		return err
+	}
+	failed := reportProblems(o.root.Streams.ErrOut, problems)
+	if err := o.print(m); err != nil {
+		return err
+	}
+	if failed {
+		return errSilent
+	}
+	return nil
+}
+
+func (o *ShowconfOptions) print(m *topology.Mesh) error {
+	w := o.root.Streams.Out
+	if o.kind == "peer" {
+		c, ok := m.PeerConfig(o.name)
+		if !ok {
+			return notInMesh("Peer", o.name, m)
+		}
+		c.Interface.Address = nil
+		return writeConfig(w, o.Output, c)
+	}
+	if o.AsPeer {
+		p, ok := m.AsPeer(o.name)
+		if !ok {
+			return notInMesh("Node", o.name, m)
+		}
+		p.AllowedIPs = append(append([]netip.Prefix(nil), p.AllowedIPs...), o.allowed...)
+		switch o.Output {
+		case "ini":
+			b := bufio.NewWriter(w)
+			wireguard.WritePeer(b, p)
+			return b.Flush()
+		default:
+			return writeObject(w, o.Output, translate.PeerResource(p.Name, p))
+		}
+	}
+	c, ok := m.NodeConfig(o.name)
+	if !ok {
+		return notInMesh("Node", o.name, m)
+	}
+	return writeConfig(w, o.Output, c)
+}
+
+// notInMesh explains why a name has no configuration.
+func notInMesh(kind, name string, m *topology.Mesh) error {
+	for _, p := range m.Problems {
+		if p.Kind == kind && p.Name == name && p.Severity == topology.Error {
+			return fmt.Errorf("%s %q is not in the mesh: %s", kind, name, p.Message)
+		}
+	}
+	return fmt.Errorf("%s %q not found", kind, name)
+}
+
+func writeConfig(w interface{ Write([]byte) (int, error) }, format string, c wireguard.Config) error {
+	if format == "ini" {
+		return wireguard.WriteSetconf(w, c)
+	}
+	return writeObject(w, format, c)
+}
+
+func writeObject(w interface{ Write([]byte) (int, error) }, format string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	if format == "yaml" {
+		if b, err = yaml.JSONToYAML(b); err != nil {
+			return err
+		}
+	} else {
+		b = append(b, '\n')
+	}
+	_, err = w.Write(b)
+	return err
+}

@@ -1,0 +1,184 @@
+package source
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"sigs.k8s.io/yaml"
+
+	"github.com/kgctl/kgctl/pkg/apis/kilo/v1alpha1"
+)
+
+// Files reads Nodes and Peers from files, directories (their .yaml, .yml
+// and .json files, not recursively) and "-" for stdin. Other kinds are
+// skipped, so a directory of manifests can be read as it is. A document
+// that cannot be decoded is an error naming the file and document.
+func Files(paths []string, stdin io.Reader) (Objects, error) {
+	var objs Objects
+	var errs []error
+	for _, p := range paths {
+		files, err := expand(p)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		for _, f := range files {
+			if err := readFile(&objs, f, stdin); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	return objs, errors.Join(errs...)
+}
+
+func expand(p string) ([]string, error) {
+	if p == "-" {
+		return []string{p}, nil
+	}
+	st, err := os.Stat(p)
+	if err != nil {
+		return nil, fmt.Errorf("-f %s: %w", p, errors.Unwrap(err))
+	}
+	if !st.IsDir() {
+		return []string{p}, nil
+	}
+	entries, err := os.ReadDir(p)
+	if err != nil {
+		return nil, fmt.Errorf("-f %s: %w", p, err)
+	}
+	var out []string
+	for _, e := range entries {
+		switch filepath.Ext(e.Name()) {
+		case ".yaml", ".yml", ".json":
+			if e.Type()&fs.ModeType == 0 {
+				out = append(out, filepath.Join(p, e.Name()))
+			}
+		}
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+func readFile(objs *Objects, name string, stdin io.Reader) error {
+	var r io.Reader
+	if name == "-" {
+		if stdin == nil {
+			return fmt.Errorf("-f -: no standard input")
+		}
+		r, name = stdin, "<stdin>"
+	} else {
+		f, err := os.Open(name)
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		defer f.Close()
+		r = f
+	}
+	return Decode(objs, name, r)
+}
+
+// Decode reads a stream of YAML or JSON documents into objs.
+func Decode(objs *Objects, name string, r io.Reader) error {
+	reader := utilyaml.NewYAMLReader(bufio.NewReader(r))
+	for doc := 1; ; doc++ {
+		raw, err := reader.Read()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("%s: document %d: %w", name, doc, err)
+		}
+		if len(bytes.TrimSpace(raw)) == 0 {
+			doc--
+			continue
+		}
+		if err := decodeDoc(objs, raw); err != nil {
+			return fmt.Errorf("%s: document %d: %w", name, doc, err)
+		}
+	}
+}
+
+type typeMeta struct {
+	APIVersion string            `json:"apiVersion"`
+	Kind       string            `json:"kind"`
+	Items      []json.RawMessage `json:"items"`
+}
+
+func decodeDoc(objs *Objects, raw []byte) error {
+	js, err := yaml.YAMLToJSON(raw)
+	if err != nil {
+		return fmt.Errorf("malformed YAML: %w", err)
+	}
+	if bytes.Equal(bytes.TrimSpace(js), []byte("null")) {
+		return nil
+	}
+	var tm typeMeta
+	if err := json.Unmarshal(js, &tm); err != nil {
+		return fmt.Errorf("not a Kubernetes object: %w", err)
+	}
+	group := tm.APIVersion
+	if i := strings.Index(group, "/"); i >= 0 {
+		group = group[:i]
+	} else {
+		group = ""
+	}
+	switch {
+	case tm.Kind == "List" || strings.HasSuffix(tm.Kind, "List") && (tm.Kind == "NodeList" || tm.Kind == "PeerList"):
+		for i, item := range tm.Items {
+			if err := decodeDoc(objs, item); err != nil {
+				return fmt.Errorf("items[%d]: %w", i, err)
+			}
+		}
+	case tm.Kind == "Node" && group == "":
+		n := &corev1.Node{}
+		if err := strictJSON(js, n); err != nil {
+			return fmt.Errorf("Node: %w", err)
+		}
+		if n.Name == "" {
+			return fmt.Errorf("Node: metadata.name is required")
+		}
+		objs.Nodes = append(objs.Nodes, n)
+	case tm.Kind == v1alpha1.PeerKind && group == v1alpha1.GroupName:
+		p := &v1alpha1.Peer{}
+		if err := strictJSON(js, p); err != nil {
+			return fmt.Errorf("Peer: %w", err)
+		}
+		if p.Name == "" {
+			return fmt.Errorf("Peer: metadata.name is required")
+		}
+		objs.Peers = append(objs.Peers, p)
+	case tm.Kind == "":
+		return fmt.Errorf("kind is missing")
+	}
+	return nil
+}
+
+// strictJSON decodes and names unknown fields, which are usually typos
+// (allowedIps for allowedIPs) that would otherwise be silently lost.
+func strictJSON(js []byte, into any) error {
+	d := json.NewDecoder(bytes.NewReader(js))
+	d.DisallowUnknownFields()
+	if err := d.Decode(into); err != nil {
+		var name string
+		if m, ok := into.(interface{ GetName() string }); ok {
+			_ = json.Unmarshal(js, into)
+			name = m.GetName()
+		}
+		if name != "" {
+			return fmt.Errorf("%q: %w", name, err)
+		}
+		return err
+	}
+	return nil
+}
