@@ -28,12 +28,12 @@ import (
 	_ "k8s.io/cli-runtime/pkg/printers"
 	_ "k8s.io/cli-runtime/pkg/resource"
 	_ "k8s.io/client-go/dynamic"
+	_ "k8s.io/client-go/dynamic/fake"
 	_ "k8s.io/client-go/informers"
 	_ "k8s.io/client-go/kubernetes"
 	_ "k8s.io/client-go/kubernetes/fake"
 	_ "k8s.io/client-go/tools/cache"
 	_ "k8s.io/client-go/tools/clientcmd"
 	_ "k8s.io/client-go/tools/record"
-	_ "k8s.io/client-go/dynamic/fake"
 	_ "sigs.k8s.io/yaml"
 )

@@ -3,6 +3,7 @@ package cmd
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -83,17 +84,22 @@ var subcommands []func(*Root) *cobra.Command
 func Execute(args []string, streams genericiooptions.IOStreams) int {
 	cmd := NewRootCommand(CommandName(os.Args[0]), streams)
 	cmd.SetArgs(args)
-	err := cmd.Execute()
+	return exitCode(cmd.Execute(), streams.ErrOut)
+}
+
+// exitCode prints err (unless the command already did) and maps it to
+// the process exit code.
+func exitCode(err error, stderr io.Writer) int {
 	if err == nil {
 		return 0
 	}
 	var ee *ExitError
 	if errors.As(err, &ee) {
 		if ee.Err != nil {
-			fmt.Fprintf(streams.ErrOut, "error: %v\n", ee.Err)
+			fmt.Fprintf(stderr, "error: %v\n", ee.Err)
 		}
 		return ee.Code
 	}
-	fmt.Fprintf(streams.ErrOut, "error: %v\n", err)
+	fmt.Fprintf(stderr, "error: %v\n", err)
 	return 1
 }

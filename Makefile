@@ -1,0 +1,50 @@
+# kgctl — one binary, every command. `make test` is what CI runs.
+GO       ?= go
+BIN      ?= bin/kgctl
+PKG      := github.com/kgctl/kgctl
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT   ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+DATE     ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
+LDFLAGS  := -s -w -X $(PKG)/pkg/cmd.Version=$(VERSION) -X $(PKG)/pkg/cmd.Commit=$(COMMIT) -X $(PKG)/pkg/cmd.Date=$(DATE)
+
+.PHONY: build example test unit race vet fmt e2e bench completions clean
+
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/kgctl
+
+# The main job on the shipped example cluster: the mesh as a graph and
+# one node's WireGuard configuration, no cluster needed.
+example: build
+	$(BIN) graph -f testdata/example
+	$(BIN) showconf node aws-2 -f testdata/example
+
+# Everything CI runs: formatting, vet, unit and golden tests, the race
+# detector on the pure packages, and the end-to-end test when root.
+test: fmt vet unit race e2e
+
+fmt:
+	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '^hack/')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+
+unit:
+	$(GO) test ./...
+
+race:
+	$(GO) test -race ./pkg/topology/... ./pkg/wireguard/... ./pkg/translate/... ./pkg/source/... ./pkg/plan/... ./pkg/graph/...
+
+e2e:
+	./hack/e2e/run.sh
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./pkg/topology/ ./pkg/agent/...
+
+completions: build
+	mkdir -p completions
+	$(BIN) completion bash > completions/kgctl.bash
+	$(BIN) completion zsh > completions/kgctl.zsh
+	$(BIN) completion fish > completions/kgctl.fish
+
+clean:
+	rm -rf bin dist
