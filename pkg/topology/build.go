@@ -31,6 +31,7 @@ func Build(c Cluster) (*Mesh, error) {
 	m.acceptPeers(c.Peers)
 	m.filterAllowedLocationIPs()
 	m.mergeDiscovered()
+	m.prepareRoutes()
 	m.warn()
 	return m, nil
 }

@@ -19,8 +19,11 @@ type NodeView struct {
 	// WireGuard lists the other segments and the peers. The private key
 	// is left nil: only the node itself knows it.
 	WireGuard wireguard.Config
-	Routes    []Route
-	Rules     []Rule
+	// Routes are grouped by how they leave the node: the destinations
+	// of a set are shared with other views and must not be modified.
+	// Flatten them with FlatRoutes.
+	Routes []RouteSet
+	Rules  []Rule
 }
 
 // NodeView assembles one node's view; ok is false if the node is not in the mesh.

@@ -25,6 +25,8 @@ type Mesh struct {
 	// discovered merges every node's discovered endpoints, in segment
 	// order, first one wins (as Kilo does).
 	discovered map[wireguard.Key]netip.AddrPort
+	targets    routeTargets
+	index      *prefixIndex
 }
 
 type nodeRef struct{ segment, index int }
@@ -56,6 +58,7 @@ type Segment struct {
 	// peerAllowedIPs is AllowedIPs followed by AllowedLocationIPs, shared
 	// by every view that lists this segment as a WireGuard peer.
 	peerAllowedIPs []netip.Prefix
+	targets        segmentTargets
 }
 
 // LeaderNode returns the segment's leader.

@@ -18,10 +18,16 @@ func (m *Mesh) acceptPeers(in []Peer) {
 	slices.SortStableFunc(peers, func(a, b Peer) int { return strings.Compare(a.Name, b.Name) })
 	m.peers = make(map[string]int, len(peers))
 	claimed := make(map[netip.Prefix]string)
-	var mesh []netip.Prefix
-	for i := range m.Segments {
-		mesh = append(mesh, m.Segments[i].AllowedIPs...)
+	if len(peers) == 0 {
+		return
 	}
+	var pods []netip.Prefix
+	for i := range m.Segments {
+		for _, n := range m.Segments[i].Nodes {
+			pods = append(pods, n.PodCIDRs...)
+		}
+	}
+	mesh, podIndex := m.meshIndex(), newPrefixIndex(pods)
 	for _, p := range peers {
 		if _, dup := m.peers[p.Name]; dup {
 			m.problem(Error, "Peer", p.Name, "metadata.name", p.Name, "duplicate peer; only the first one is used")
@@ -35,7 +41,7 @@ func (m *Mesh) acceptPeers(in []Peer) {
 			m.problem(Error, "Peer", p.Name, "spec.allowedIPs", "", "no allowed IPs; left out of the mesh")
 			continue
 		}
-		if reason, ip := m.takesOver(p.AllowedIPs); reason != "" {
+		if reason, ip := m.takesOver(p.AllowedIPs, podIndex); reason != "" {
 			m.problem(Error, "Peer", p.Name, "spec.allowedIPs", ip.String(), "%s; peer refused", reason)
 			continue
 		}
@@ -46,7 +52,7 @@ func (m *Mesh) acceptPeers(in []Peer) {
 				m.problem(Warning, "Peer", p.Name, "spec.allowedIPs", ip.String(), "already claimed by peer %q; dropped from this peer", owner)
 				continue
 			}
-			if hit, ok := firstOverlap(ip, mesh); ok {
+			if hit, ok := mesh.overlap(ip); ok {
 				m.problem(Warning, "Peer", p.Name, "spec.allowedIPs", ip.String(), "overlaps the mesh's %s; dropped from this peer", hit)
 				continue
 			}
@@ -73,7 +79,7 @@ func (m *Mesh) acceptPeers(in []Peer) {
 }
 
 // takesOver reports why a set of allowed IPs would hijack mesh traffic.
-func (m *Mesh) takesOver(ips []netip.Prefix) (string, netip.Prefix) {
+func (m *Mesh) takesOver(ips []netip.Prefix, pods *prefixIndex) (string, netip.Prefix) {
 	for _, ip := range ips {
 		if ip.Bits() == 0 {
 			return "a default route would take every node's traffic", ip
@@ -81,17 +87,23 @@ func (m *Mesh) takesOver(ips []netip.Prefix) (string, netip.Prefix) {
 		if ip.Bits() <= m.Settings.Subnet.Bits() && ip.Contains(m.Settings.Subnet.Addr()) {
 			return "covers the WireGuard subnet " + m.Settings.Subnet.String(), ip
 		}
-		for i := range m.Segments {
-			for _, n := range m.Segments[i].Nodes {
-				for _, c := range n.PodCIDRs {
-					if ip.Bits() <= c.Bits() && ip.Contains(c.Addr()) {
-						return "covers the pod CIDR " + c.String() + " of node " + n.Name, ip
-					}
-				}
-			}
+		if c, ok := pods.within(ip); ok {
+			return "covers the pod CIDR " + c.String() + " of node " + m.podOwner(c), ip
 		}
 	}
 	return "", netip.Prefix{}
+}
+
+// podOwner names the node a pod CIDR belongs to (for messages only).
+func (m *Mesh) podOwner(c netip.Prefix) string {
+	for i := range m.Segments {
+		for _, n := range m.Segments[i].Nodes {
+			if slices.Contains(n.PodCIDRs, c) {
+				return n.Name
+			}
+		}
+	}
+	return "?"
 }
 
 func firstOverlap(ip netip.Prefix, set []netip.Prefix) (netip.Prefix, bool) {
@@ -109,9 +121,18 @@ func firstOverlap(ip netip.Prefix, set []netip.Prefix) (netip.Prefix, bool) {
 func (m *Mesh) filterAllowedLocationIPs() {
 	for si := range m.Segments {
 		seg := &m.Segments[si]
+		if len(seg.AllowedLocationIPs) == 0 {
+			seg.peerAllowedIPs = seg.AllowedIPs
+			continue
+		}
+		mesh := m.meshIndex()
 		var kept []netip.Prefix
 	next:
 		for _, ip := range seg.AllowedLocationIPs {
+			if hit, ok := mesh.overlap(ip); ok {
+				m.alipProblem(seg, ip, "overlaps %s of location %q", hit, m.ownerSegment(hit))
+				continue
+			}
 			for oi := range m.Segments {
 				other := &m.Segments[oi]
 				if oi != si {
@@ -119,10 +140,6 @@ func (m *Mesh) filterAllowedLocationIPs() {
 						m.alipProblem(seg, ip, "overlaps %s, allowed in location %q", hit, other.Name)
 						continue next
 					}
-				}
-				if hit, ok := firstOverlap(ip, other.AllowedIPs); ok {
-					m.alipProblem(seg, ip, "overlaps %s of location %q", hit, other.Name)
-					continue next
 				}
 			}
 			for _, p := range m.Peers {
@@ -136,6 +153,16 @@ func (m *Mesh) filterAllowedLocationIPs() {
 		seg.AllowedLocationIPs = kept
 		seg.peerAllowedIPs = append(slices.Clip(seg.AllowedIPs), kept...)
 	}
+}
+
+// ownerSegment names the segment whose allowed IPs hold p (messages only).
+func (m *Mesh) ownerSegment(p netip.Prefix) string {
+	for i := range m.Segments {
+		if slices.Contains(m.Segments[i].AllowedIPs, p) {
+			return m.Segments[i].Name
+		}
+	}
+	return "?"
 }
 
 func (m *Mesh) alipProblem(seg *Segment, ip netip.Prefix, format string, args ...any) {

@@ -36,6 +36,34 @@ type Route struct {
 	Table  Table        `json:"table"`
 }
 
+// RouteSet is a group of destinations that leave the same way. A node in
+// a location of a large cluster routes tens of thousands of prefixes
+// through a few gateways; grouping them lets every node's view share the
+// per-segment lists, so all views of a cluster cost O(nodes × segments)
+// rather than O(nodes²).
+type RouteSet struct {
+	Dsts   []netip.Prefix `json:"dsts"`
+	Gw     netip.Addr     `json:"gw,omitzero"`
+	Device Device         `json:"device"`
+	OnLink bool           `json:"onlink,omitempty"`
+	Table  Table          `json:"table"`
+}
+
+// FlatRoutes expands route sets into single routes, in order.
+func FlatRoutes(sets []RouteSet) []Route {
+	n := 0
+	for _, s := range sets {
+		n += len(s.Dsts)
+	}
+	out := make([]Route, 0, n)
+	for _, s := range sets {
+		for _, d := range s.Dsts {
+			out = append(out, Route{Dst: d, Gw: s.Gw, Device: s.Device, OnLink: s.OnLink, Table: s.Table})
+		}
+	}
+	return out
+}
+
 // Rule is a policy routing rule sending some traffic to a table.
 type Rule struct {
 	Src netip.Prefix `json:"src,omitzero"`
@@ -45,11 +73,82 @@ type Rule struct {
 	Table         Table `json:"table"`
 }
 
+// family indexes per-family destination lists: routes never mix families
+// with their gateway.
+type family int
+
+const (
+	v4 family = iota
+	v6
+)
+
+func familyOf(a netip.Addr) family {
+	if a.Is4() {
+		return v4
+	}
+	return v6
+}
+
+// byFamily is a list of prefixes split by address family.
+type byFamily [2][]netip.Prefix
+
+func (b *byFamily) add(ps ...netip.Prefix) {
+	for _, p := range ps {
+		f := familyOf(p.Addr())
+		b[f] = append(b[f], p)
+	}
+}
+
+// routeTargets are computed once per mesh and shared by every view.
+type routeTargets struct {
+	// wireGuardIPs are every segment's WireGuard IP.
+	wireGuardIPs byFamily
+	// peers are every accepted peer's allowed IPs.
+	peers byFamily
+}
+
+// segmentTargets are what other nodes route to one segment.
+type segmentTargets struct {
+	// all: every member's pod CIDRs and internal IP, and the allowed
+	// location IPs (followers send all of it to their leader).
+	all byFamily
+	// viaWireGuard is all minus an internal IP that is also the leader's
+	// endpoint: that address must stay outside the tunnel carried to it.
+	viaWireGuard byFamily
+}
+
+// prepareRoutes computes the shared destination lists.
+func (m *Mesh) prepareRoutes() {
+	for i := range m.Segments {
+		s := &m.Segments[i]
+		m.targets.wireGuardIPs.add(hostPrefix(s.WireGuardIP))
+		var t segmentTargets
+		l := s.LeaderNode()
+		for _, n := range s.Nodes {
+			t.all.add(n.PodCIDRs...)
+			t.viaWireGuard.add(n.PodCIDRs...)
+			if n.InternalIP.IsValid() {
+				ip := n.InternalIP.Addr()
+				t.all.add(hostPrefix(ip))
+				if ip != l.Endpoint.Addr {
+					t.viaWireGuard.add(hostPrefix(ip))
+				}
+			}
+		}
+		t.all.add(s.AllowedLocationIPs...)
+		t.viaWireGuard.add(s.AllowedLocationIPs...)
+		s.targets = t
+	}
+	for _, p := range m.Peers {
+		m.targets.peers.add(p.AllowedIPs...)
+	}
+}
+
 // routeBuilder accumulates one node's routes.
 type routeBuilder struct {
 	m      *Mesh
 	self   *Node
-	routes []Route
+	routes []RouteSet
 	rules  []Rule
 }
 
@@ -58,7 +157,7 @@ type routeBuilder struct {
 // over the private network (IPIP-encapsulated when asked); a leader sends
 // it over WireGuard; both route to the other members of their location
 // directly when Local is set.
-func (m *Mesh) routes(r nodeRef) ([]Route, []Rule) {
+func (m *Mesh) routes(r nodeRef) ([]RouteSet, []Rule) {
 	own := &m.Segments[r.segment]
 	b := routeBuilder{m: m, self: &own.Nodes[r.index]}
 	if own.Leader != r.index {
@@ -71,30 +170,20 @@ func (m *Mesh) routes(r nodeRef) ([]Route, []Rule) {
 
 func (b *routeBuilder) follower(own *Segment) {
 	gw := own.LeaderNode().InternalIP.Addr()
+	if !gw.IsValid() {
+		return
+	}
+	f := familyOf(gw)
+	b.viaPrivate(b.m.targets.wireGuardIPs[f], gw)
 	for i := range b.m.Segments {
 		s := &b.m.Segments[i]
-		b.viaPrivate(hostPrefix(s.WireGuardIP), gw)
 		if s == own {
 			b.local(s)
 			continue
 		}
-		for _, n := range s.Nodes {
-			for _, c := range n.PodCIDRs {
-				b.viaPrivate(c, gw)
-			}
-			if n.InternalIP.IsValid() {
-				b.viaPrivate(hostPrefix(n.InternalIP.Addr()), gw)
-			}
-		}
-		for _, c := range s.AllowedLocationIPs {
-			b.viaPrivate(c, gw)
-		}
+		b.viaPrivate(s.targets.all[f], gw)
 	}
-	for _, p := range b.m.Peers {
-		for _, c := range p.AllowedIPs {
-			b.viaPrivate(c, gw)
-		}
-	}
+	b.viaPrivate(b.m.targets.peers[f], gw)
 }
 
 func (b *routeBuilder) leader(own *Segment) {
@@ -105,27 +194,32 @@ func (b *routeBuilder) leader(own *Segment) {
 			b.local(s)
 			continue
 		}
+		gw := s.WireGuardIP
+		dsts := s.targets.viaWireGuard[familyOf(gw)]
 		l := s.LeaderNode()
-		endpoint := b.m.endpointOf(b.self, l.Key, l.Endpoint, l.PersistentKeepalive > 0)
-		for _, n := range s.Nodes {
-			for _, c := range n.PodCIDRs {
-				b.viaWireGuard(c, s.WireGuardIP)
-			}
-			// A node reachable only at its endpoint must not be routed
-			// into the tunnel that is carried to that very address.
-			if ip := n.InternalIP.Addr(); n.InternalIP.IsValid() && ip != endpoint.Addr {
-				b.viaWireGuard(hostPrefix(ip), s.WireGuardIP)
-			}
+		// Where this node learned the leader elsewhere (NAT), the address
+		// to keep out of the tunnel is the learned one.
+		if e := b.m.endpointOf(b.self, l.Key, l.Endpoint, l.PersistentKeepalive > 0); e.Addr != l.Endpoint.Addr {
+			dsts = b.exceptEndpoint(s, e.Addr, familyOf(gw))
 		}
-		for _, c := range s.AllowedLocationIPs {
-			b.viaWireGuard(c, s.WireGuardIP)
-		}
+		b.add(RouteSet{Dsts: dsts, Gw: gw, Device: DeviceWireGuard, OnLink: true, Table: TableMesh})
 	}
-	for _, p := range b.m.Peers {
-		for _, c := range p.AllowedIPs {
-			b.routes = append(b.routes, Route{Dst: c, Device: DeviceWireGuard, Table: TableMesh})
-		}
+	for f := range b.m.targets.peers {
+		b.add(RouteSet{Dsts: b.m.targets.peers[f], Device: DeviceWireGuard, Table: TableMesh})
 	}
+}
+
+// exceptEndpoint recomputes a segment's WireGuard destinations when the
+// viewer reaches its leader at an address other than the configured one.
+func (b *routeBuilder) exceptEndpoint(s *Segment, endpoint netip.Addr, f family) []netip.Prefix {
+	var out []netip.Prefix
+	for _, p := range s.targets.all[f] {
+		if p.Bits() == p.Addr().BitLen() && p.Addr() == endpoint {
+			continue
+		}
+		out = append(out, p)
+	}
+	return out
 }
 
 // local adds routes to the other members of the node's own location (or,
@@ -141,16 +235,14 @@ func (b *routeBuilder) local(s *Segment) {
 			continue
 		}
 		ip := n.InternalIP.Addr()
-		for _, c := range n.PodCIDRs {
-			b.viaPrivate(c, ip)
-		}
+		b.viaPrivate(n.PodCIDRs, ip)
 		if !b.encapsulates(ip) {
 			continue
 		}
 		// Traffic from this node's pods and from other locations (through
 		// the WireGuard interface) to the member's private IP is
 		// encapsulated too, so the reply path matches.
-		b.routes = append(b.routes, Route{Dst: hostPrefix(ip), Gw: ip, Device: DeviceTunnel, OnLink: true, Table: TableEncap})
+		b.add(RouteSet{Dsts: []netip.Prefix{hostPrefix(ip)}, Gw: ip, Device: DeviceTunnel, OnLink: true, Table: TableEncap})
 		for _, c := range self.PodCIDRs {
 			if c.Addr().Is4() == ip.Is4() {
 				b.rules = append(b.rules, Rule{Src: c, Dst: hostPrefix(ip), Table: TableEncap})
@@ -172,20 +264,34 @@ func (b *routeBuilder) encapsulates(gw netip.Addr) bool {
 	return false
 }
 
-func (b *routeBuilder) viaPrivate(dst netip.Prefix, gw netip.Addr) {
-	if !gw.IsValid() || dst.Addr().Is4() != gw.Is4() {
+// viaPrivate routes dsts of gw's family through gw on the private network.
+func (b *routeBuilder) viaPrivate(dsts []netip.Prefix, gw netip.Addr) {
+	if !gw.IsValid() {
 		return
+	}
+	f := familyOf(gw)
+	for _, d := range dsts {
+		if familyOf(d.Addr()) != f {
+			// A node's pod CIDRs may mix families; keep only gw's.
+			var same []netip.Prefix
+			for _, d := range dsts {
+				if familyOf(d.Addr()) == f {
+					same = append(same, d)
+				}
+			}
+			dsts = same
+			break
+		}
 	}
 	dev := DevicePrivate
 	if b.encapsulates(gw) {
 		dev = DeviceTunnel
 	}
-	b.routes = append(b.routes, Route{Dst: dst, Gw: gw, Device: dev, OnLink: true, Table: TableMesh})
+	b.add(RouteSet{Dsts: dsts, Gw: gw, Device: dev, OnLink: true, Table: TableMesh})
 }
 
-func (b *routeBuilder) viaWireGuard(dst netip.Prefix, gw netip.Addr) {
-	if dst.Addr().Is4() != gw.Is4() {
-		return
+func (b *routeBuilder) add(s RouteSet) {
+	if len(s.Dsts) > 0 {
+		b.routes = append(b.routes, s)
 	}
-	b.routes = append(b.routes, Route{Dst: dst, Gw: gw, Device: DeviceWireGuard, OnLink: true, Table: TableMesh})
 }
