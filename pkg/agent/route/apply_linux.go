@@ -1,0 +1,31 @@
+package route
+
+import (
+	"errors"
+
+	"github.com/vishvananda/netlink"
+)
+
+func (m *Manager) apply(s State) (Result, error) {
+	var res Result
+	w := writer{h: m.h, res: &res}
+	l, err := listLinks(m.h)
+	if err != nil {
+		return res, err
+	}
+	errs := []error{
+		m.applyUp(w, l, s.Up),
+		m.applyAddrs(w, l, s.Addresses),
+	}
+	routes, err := normalizeRoutes(s.Routes, m.table)
+	errs = append(errs, err, m.applyRoutes(w, l, routes))
+	rules, err := desiredRules(s.Rules, routes, rulesOptions{table: m.table, priority: m.priority})
+	errs = append(errs, err, m.applyRules(w, rules))
+	return res, errors.Join(errs...)
+}
+
+// writer issues the kernel writes and counts them.
+type writer struct {
+	h   *netlink.Handle
+	res *Result
+}
