@@ -1,0 +1,264 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"slices"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/kgctl/kgctl/pkg/source"
+	"github.com/kgctl/kgctl/pkg/topology"
+	"github.com/kgctl/kgctl/pkg/translate"
+	"github.com/kgctl/kgctl/pkg/wireguard"
+)
+
+// Cluster is the agent's view of the cluster: a cache and its changes.
+type Cluster interface {
+	Objects() source.Objects
+	Changed() <-chan struct{}
+}
+
+// Publisher writes the node's state back to the cluster.
+type Publisher interface {
+	Annotate(ctx context.Context, node string, annotations map[string]*string) error
+	Event(node, reason, message string)
+}
+
+// Host is the node's data plane. Apply may be called again with the same
+// state at no cost (no writes).
+type Host interface {
+	Apply(ctx context.Context, s State) (HostResult, error)
+	// Discovered returns endpoints WireGuard learned for peers that
+	// handshook within maxAge, keyed by base64 public key.
+	Discovered(maxAge time.Duration, now time.Time) (map[string]netip.AddrPort, error)
+}
+
+// HostResult counts what one Apply wrote.
+type HostResult struct {
+	WireGuardWrites, RouteWrites, IPTablesWrites int
+	Peers                                        int
+}
+
+// Writes is the total number of writes to the host.
+func (r HostResult) Writes() int { return r.WireGuardWrites + r.RouteWrites + r.IPTablesWrites }
+
+// Self is what the node knows about itself before reading the cluster.
+type Self struct {
+	Name       string
+	PrivateKey wireguard.Key
+	// InternalIP and Endpoint are what the host detection found; the
+	// node's force-* annotations override them when the mesh is built.
+	InternalIP netip.Prefix
+	Endpoint   wireguard.Endpoint
+}
+
+// Options configure an Agent.
+type Options struct {
+	Self      Self
+	Settings  topology.Settings
+	Node      translate.NodeOptions
+	Host      HostConfig
+	Cluster   Cluster
+	Publisher Publisher
+	Data      Host
+	// ResyncPeriod re-applies everything and refreshes last-seen.
+	ResyncPeriod time.Duration
+	// Debounce coalesces bursts of cluster events into one reconcile.
+	Debounce time.Duration
+	Now      func() time.Time
+	Logger   *slog.Logger
+	Metrics  *Metrics
+}
+
+// Agent reconciles one node.
+type Agent struct {
+	o          Options
+	lastEvents string
+	// lastConfig is the WireGuard config last applied: endpoints that
+	// WireGuard learned and that differ from it were learned by roaming.
+	lastConfig wireguard.Config
+}
+
+// New checks the options; it touches nothing.
+func New(o Options) (*Agent, error) {
+	switch {
+	case o.Self.Name == "":
+		return nil, errors.New("agent: --hostname is required")
+	case o.Cluster == nil || o.Publisher == nil || o.Data == nil:
+		return nil, errors.New("agent: cluster, publisher and host are required")
+	}
+	if err := o.Settings.Validate(); err != nil {
+		return nil, err
+	}
+	if o.ResyncPeriod <= 0 {
+		o.ResyncPeriod = 30 * time.Second
+	}
+	if o.Debounce <= 0 {
+		o.Debounce = 200 * time.Millisecond
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Metrics == nil {
+		o.Metrics = NewMetrics()
+	}
+	return &Agent{o: o}, nil
+}
+
+// Run reconciles on every cluster change (debounced) and every resync
+// period until ctx ends. A failed reconcile is retried on the next
+// trigger; the data plane keeps its last applied state meanwhile.
+func (a *Agent) Run(ctx context.Context) error {
+	resync := time.NewTicker(a.o.ResyncPeriod)
+	defer resync.Stop()
+	var debounce <-chan time.Time
+	reconcile := func(why string) {
+		if err := a.Reconcile(ctx); err != nil && ctx.Err() == nil {
+			a.o.Logger.Error("reconcile failed", "trigger", why, "err", err)
+		}
+	}
+	reconcile("start")
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-a.o.Cluster.Changed():
+			if debounce == nil {
+				debounce = time.After(a.o.Debounce)
+			}
+		case <-debounce:
+			debounce = nil
+			reconcile("change")
+		case <-resync.C:
+			reconcile("resync")
+		}
+	}
+}
+
+// Reconcile makes the host and the node's annotations match the cluster once.
+func (a *Agent) Reconcile(ctx context.Context) (err error) {
+	start := a.o.Now()
+	defer func() { a.o.Metrics.observe(a.o.Now().Sub(start), err) }()
+
+	objs := a.o.Cluster.Objects()
+	i := slices.IndexFunc(objs.Nodes, func(n *corev1.Node) bool { return n.Name == a.o.Self.Name })
+	if i < 0 {
+		// Never prune on a missing node: the cache may be behind.
+		return fmt.Errorf("node %q not found in the cluster (check --hostname)", a.o.Self.Name)
+	}
+	current := objs.Nodes[i].Annotations
+	settings := a.o.Settings
+	settings.Now = start
+
+	// Build with our own annotations as we are about to publish them, so
+	// the first reconcile does not wait for the patch's round trip.
+	pub := a.published(start)
+	objs.Nodes = slices.Clone(objs.Nodes)
+	objs.Nodes[i] = withAnnotations(objs.Nodes[i], AnnotationPatch(current, pub))
+	m, problems, err := source.Build(objs, source.Options{Settings: settings, Node: a.o.Node})
+	if err != nil {
+		return err
+	}
+	a.reportOwnProblems(problems)
+	view, ok := m.NodeView(a.o.Self.Name)
+	if ok {
+		pub.WireGuardIP = view.WireGuardIP
+		res, err := a.o.Data.Apply(ctx, Desired(m, view, a.o.Self.PrivateKey, a.o.Host))
+		a.o.Metrics.applied(res, view.Leader, len(view.WireGuard.Peers))
+		if err != nil {
+			a.publish(ctx, current, pub)
+			return fmt.Errorf("apply: %w", err)
+		}
+		if res.Writes() > 0 {
+			a.o.Logger.Info("applied", "wireguard", res.WireGuardWrites, "routes", res.RouteWrites, "iptables", res.IPTablesWrites, "peers", len(view.WireGuard.Peers), "leader", view.Leader)
+		}
+		a.lastConfig = view.WireGuard
+	}
+	return a.publish(ctx, current, pub)
+}
+
+func (a *Agent) published(now time.Time) Published {
+	var discovered map[string]netip.AddrPort
+	if d, err := a.o.Data.Discovered(3*time.Minute, now); err == nil {
+		discovered = learned(d, a.lastConfig)
+	}
+	return Published{
+		PublicKey:   a.o.Self.PrivateKey.PublicKey(),
+		InternalIP:  a.o.Self.InternalIP,
+		Endpoint:    a.o.Self.Endpoint,
+		Granularity: a.o.Settings.Granularity,
+		Discovered:  discovered,
+		Now:         now,
+		Refresh:     a.o.ResyncPeriod / 2,
+	}
+}
+
+func (a *Agent) publish(ctx context.Context, current map[string]string, p Published) error {
+	patch := AnnotationPatch(current, p)
+	if patch == nil {
+		return nil
+	}
+	a.o.Metrics.Patches.Inc()
+	return a.o.Publisher.Annotate(ctx, a.o.Self.Name, patch)
+}
+
+// reportOwnProblems turns problems with this node's annotations into
+// Events on its Node, once per distinct set.
+func (a *Agent) reportOwnProblems(ps topology.Problems) {
+	var msgs []string
+	for _, p := range ps {
+		if p.Kind == "Node" && p.Name == a.o.Self.Name {
+			msgs = append(msgs, p.String())
+		}
+	}
+	joined := strings.Join(msgs, "\n")
+	if joined == a.lastEvents {
+		return
+	}
+	a.lastEvents = joined
+	for _, m := range msgs {
+		a.o.Logger.Warn("node annotation problem", "problem", m)
+		a.o.Publisher.Event(a.o.Self.Name, "InvalidAnnotation", m)
+	}
+}
+
+// learned keeps the endpoints WireGuard learned that differ from the
+// configured ones: those are what NATed peers are reachable at.
+func learned(seen map[string]netip.AddrPort, c wireguard.Config) map[string]netip.AddrPort {
+	out := make(map[string]netip.AddrPort)
+	for _, p := range c.Peers {
+		k := p.PublicKey.String()
+		if ap, ok := seen[k]; ok && (p.Endpoint.Addr != ap.Addr() || p.Endpoint.Port != ap.Port()) {
+			out[k] = ap
+		}
+	}
+	return out
+}
+
+// withAnnotations returns a copy of n with a patch applied.
+func withAnnotations(n *corev1.Node, patch map[string]*string) *corev1.Node {
+	if len(patch) == 0 {
+		return n
+	}
+	c := n.DeepCopy()
+	if c.Annotations == nil {
+		c.Annotations = map[string]string{}
+	}
+	for k, v := range patch {
+		if v == nil {
+			delete(c.Annotations, k)
+		} else {
+			c.Annotations[k] = *v
+		}
+	}
+	return c
+}

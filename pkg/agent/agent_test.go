@@ -1,0 +1,171 @@
+package agent
+
+import (
+	"context"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/kgctl/kgctl/pkg/source"
+	"github.com/kgctl/kgctl/pkg/topology"
+	"github.com/kgctl/kgctl/pkg/translate"
+	"github.com/kgctl/kgctl/pkg/wireguard"
+)
+
+// fakeCluster applies patches to its own nodes, like the API server would.
+type fakeCluster struct {
+	nodes   []*corev1.Node
+	patches []map[string]*string
+	events  []string
+}
+
+func (f *fakeCluster) Objects() source.Objects  { return source.Objects{Nodes: f.nodes} }
+func (f *fakeCluster) Changed() <-chan struct{} { return nil }
+func (f *fakeCluster) Event(node, reason, msg string) {
+	f.events = append(f.events, node+" "+reason+" "+msg)
+}
+func (f *fakeCluster) Annotate(_ context.Context, node string, a map[string]*string) error {
+	f.patches = append(f.patches, a)
+	for i, n := range f.nodes {
+		if n.Name == node {
+			f.nodes[i] = withAnnotations(n, a)
+		}
+	}
+	return nil
+}
+
+// fakeHost records states and counts writes the way the real drivers
+// do: a state equal to the last one costs nothing.
+type fakeHost struct {
+	applied []State
+}
+
+func (h *fakeHost) Apply(_ context.Context, s State) (HostResult, error) {
+	r := HostResult{Peers: len(s.WireGuard.Peers)}
+	if n := len(h.applied); n == 0 || !sameState(h.applied[n-1], s) {
+		r.WireGuardWrites = 1
+	}
+	h.applied = append(h.applied, s)
+	return r, nil
+}
+
+func (h *fakeHost) Discovered(time.Duration, time.Time) (map[string]netip.AddrPort, error) {
+	return nil, nil
+}
+
+func sameState(a, b State) bool {
+	if len(a.WireGuard.Peers) != len(b.WireGuard.Peers) || len(a.Routes.Routes) != len(b.Routes.Routes) {
+		return false
+	}
+	for i := range a.WireGuard.Peers {
+		if !a.WireGuard.Peers[i].Equal(b.WireGuard.Peers[i]) {
+			return false
+		}
+	}
+	for i := range a.Routes.Routes {
+		if a.Routes.Routes[i] != b.Routes.Routes[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func node(name, location, internal, pod string, annotations map[string]string) *corev1.Node {
+	n := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{translate.DefaultTopologyLabel: location}, Annotations: annotations}}
+	n.Spec.PodCIDR = pod
+	return n
+}
+
+func TestReconcile(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	peerKey := wireguard.Key{9}
+	other := node("b", "west", "10.0.1.1/24", "10.2.1.0/24", map[string]string{
+		translate.KeyKey:      peerKey.PublicKey().String(),
+		translate.EndpointKey: "198.51.100.2:51820", translate.InternalIPKey: "10.0.1.1/24",
+		translate.LastSeenKey: "1800000000",
+	})
+	self := node("a", "east", "", "10.2.0.0/24", map[string]string{translate.PersistentKeepaliveKey: "ten"})
+	cluster := &fakeCluster{nodes: []*corev1.Node{self, other}}
+	h := &fakeHost{}
+	key := wireguard.Key{7}
+	a, err := New(Options{
+		Self: Self{Name: "a", PrivateKey: key, InternalIP: netip.MustParsePrefix("10.0.0.1/24"),
+			Endpoint: wireguard.Endpoint{Addr: netip.MustParseAddr("198.51.100.1"), Port: 51820}},
+		Settings:  topology.DefaultSettings(),
+		Host:      HostConfig{Interface: "kilo0", PrivateInterface: "eth0", MeshTable: 1107, EncapTable: 1108},
+		Cluster:   cluster,
+		Publisher: cluster,
+		Data:      h,
+		Now:       func() time.Time { return now },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Reconcile(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if len(h.applied) != 1 {
+		t.Fatalf("applied %d states, want 1 on the first reconcile (before the patch round trip)", len(h.applied))
+	}
+	s := h.applied[0]
+	if got := s.WireGuard.Interface.PrivateKey; got == nil || *got != key {
+		t.Error("state lacks the private key")
+	}
+	if len(s.WireGuard.Peers) != 1 || s.WireGuard.Peers[0].PublicKey != peerKey.PublicKey() {
+		t.Errorf("peers = %+v, want node b's location", s.WireGuard.Peers)
+	}
+	if got := s.Routes.Addresses["kilo0"]; len(got) != 1 || got[0] != netip.MustParsePrefix("10.4.0.1/16") {
+		t.Errorf("kilo0 addresses = %v, want the leader's 10.4.0.1/16", got)
+	}
+	p := cluster.patches[0]
+	for k, want := range map[string]string{
+		translate.KeyKey: key.PublicKey().String(), translate.InternalIPKey: "10.0.0.1/24",
+		translate.EndpointKey: "198.51.100.1:51820", translate.LastSeenKey: "1800000000",
+		translate.GranularityKey: "location", translate.WireGuardIPKey: "10.4.0.1/16",
+	} {
+		if p[k] == nil || *p[k] != want {
+			t.Errorf("patch %s = %v, want %q", k, p[k], want)
+		}
+	}
+	if len(cluster.events) != 1 || !strings.Contains(cluster.events[0], "persistent-keepalive") {
+		t.Errorf("events = %q, want one about the bad persistent-keepalive", cluster.events)
+	}
+
+	// A resync with nothing changed writes nothing and patches nothing.
+	now = now.Add(5 * time.Second)
+	if err := a.Reconcile(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if len(cluster.patches) != 1 {
+		t.Errorf("second reconcile patched %v", cluster.patches[1:])
+	}
+	if len(cluster.events) != 1 {
+		t.Errorf("the same problem was reported again: %q", cluster.events)
+	}
+	if n := len(h.applied); n != 2 || !sameState(h.applied[0], h.applied[1]) {
+		t.Errorf("second reconcile applied a different state")
+	}
+
+	// last-seen is refreshed once it is half a resync period old.
+	now = now.Add(20 * time.Second)
+	a.Reconcile(context.Background())
+	if len(cluster.patches) != 2 || len(cluster.patches[1]) != 1 || cluster.patches[1][translate.LastSeenKey] == nil {
+		t.Errorf("want one patch refreshing only last-seen, got %v", cluster.patches[1:])
+	}
+}
+
+func TestReconcileMissingNodeDoesNotApply(t *testing.T) {
+	h := &fakeHost{}
+	c := &fakeCluster{}
+	a, _ := New(Options{Self: Self{Name: "gone"}, Settings: topology.DefaultSettings(), Cluster: c, Publisher: c, Data: h})
+	if err := a.Reconcile(context.Background()); err == nil || !strings.Contains(err.Error(), "not found") {
+		t.Fatalf("err = %v", err)
+	}
+	if len(h.applied) != 0 {
+		t.Error("the data plane was touched while the node is missing from the cache")
+	}
+}

@@ -1,0 +1,102 @@
+package agent
+
+import (
+	"net/netip"
+
+	"github.com/kgctl/kgctl/pkg/agent/iptables"
+	"github.com/kgctl/kgctl/pkg/agent/route"
+	"github.com/kgctl/kgctl/pkg/topology"
+	"github.com/kgctl/kgctl/pkg/wireguard"
+)
+
+// HostConfig names the host's parts the mesh's symbolic routes map to.
+type HostConfig struct {
+	// Interface is the WireGuard interface (kilo0).
+	Interface string
+	// PrivateInterface carries the node's internal IP.
+	PrivateInterface string
+	// Tunnel is the IPIP interface used when encapsulating.
+	Tunnel string
+	// MeshTable and EncapTable are the routing tables for the mesh's
+	// routes and for encapsulation; EncapPriority orders the
+	// encapsulation rules before the mesh table's own rule.
+	MeshTable, EncapTable int
+	EncapPriority         int
+	CNI, ForwardRules     bool
+}
+
+// State is everything the host must hold for one node.
+type State struct {
+	WireGuard wireguard.Config
+	Routes    route.State
+	IPTables  iptables.RuleSet
+	// Tunnel is the IPIP interface to create, "" when none is needed.
+	Tunnel string
+}
+
+// Desired computes the host state for a node's view. It is pure: the same
+// view gives the same state, so a resync with nothing changed applies
+// nothing.
+func Desired(m *topology.Mesh, v topology.NodeView, key wireguard.Key, hc HostConfig) State {
+	s := State{WireGuard: v.WireGuard}
+	s.WireGuard.Interface.PrivateKey = &key
+	s.WireGuard.Interface.Address = nil
+
+	devices := map[topology.Device]string{
+		topology.DeviceWireGuard: hc.Interface,
+		topology.DevicePrivate:   hc.PrivateInterface,
+		topology.DeviceTunnel:    hc.Tunnel,
+	}
+	tables := map[topology.Table]int{topology.TableMesh: hc.MeshTable, topology.TableEncap: hc.EncapTable}
+	for _, r := range topology.FlatRoutes(v.Routes) {
+		if r.Device == topology.DeviceTunnel {
+			s.Tunnel = hc.Tunnel
+		}
+		s.Routes.Routes = append(s.Routes.Routes, route.Route{
+			Dst: r.Dst, Gw: r.Gw, Dev: devices[r.Device], OnLink: r.OnLink, Table: tables[r.Table],
+		})
+	}
+	for _, r := range v.Rules {
+		rr := route.Rule{Src: r.Src, Dst: r.Dst, Table: tables[r.Table], Priority: hc.EncapPriority}
+		if r.FromWireGuard {
+			rr.IifName = hc.Interface
+		}
+		s.Routes.Rules = append(s.Routes.Rules, rr)
+	}
+	var addrs []netip.Prefix
+	if v.WireGuardIP.IsValid() {
+		addrs = []netip.Prefix{v.WireGuardIP}
+	}
+	s.Routes.Addresses = map[string][]netip.Prefix{hc.Interface: addrs}
+	s.Routes.Up = []string{hc.Interface}
+	if s.Tunnel != "" {
+		s.Routes.Up = append(s.Routes.Up, s.Tunnel)
+	}
+	s.IPTables = iptables.MeshRules(natInput(m, v, hc))
+	return s
+}
+
+func natInput(m *topology.Mesh, v topology.NodeView, hc HostConfig) iptables.MeshInput {
+	self, _ := m.Node(v.Name)
+	in := iptables.MeshInput{
+		PodCIDRs:           self.PodCIDRs,
+		AllowedLocationIPs: v.Segment.AllowedLocationIPs,
+		ServiceCIDRs:       m.Settings.ServiceCIDRs,
+		Leader:             v.Leader,
+		CNI:                hc.CNI,
+		ForwardRules:       hc.ForwardRules,
+	}
+	for _, n := range v.Segment.Nodes {
+		in.LocalSegmentPodCIDRs = append(in.LocalSegmentPodCIDRs, n.PodCIDRs...)
+		if n.InternalIP.IsValid() {
+			in.LocalSegmentPrivateIPs = append(in.LocalSegmentPrivateIPs, n.InternalIP)
+		}
+	}
+	for i := range m.Segments {
+		in.KnownCIDRs = append(in.KnownCIDRs, m.Segments[i].AllowedIPs...)
+	}
+	for _, p := range m.Peers {
+		in.PeerAllowedIPs = append(in.PeerAllowedIPs, p.AllowedIPs...)
+	}
+	return in
+}

@@ -1,0 +1,340 @@
+package cmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/spf13/cobra"
+	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/kgctl/kgctl/pkg/agent"
+	"github.com/kgctl/kgctl/pkg/agent/cni"
+	"github.com/kgctl/kgctl/pkg/agent/detect"
+	"github.com/kgctl/kgctl/pkg/agent/host"
+	"github.com/kgctl/kgctl/pkg/agent/iptables"
+	"github.com/kgctl/kgctl/pkg/agent/keyfile"
+	"github.com/kgctl/kgctl/pkg/agent/route"
+	"github.com/kgctl/kgctl/pkg/agent/wg"
+	"github.com/kgctl/kgctl/pkg/source"
+	"github.com/kgctl/kgctl/pkg/topology"
+	"github.com/kgctl/kgctl/pkg/translate"
+	"github.com/kgctl/kgctl/pkg/wireguard"
+)
+
+func init() { subcommands = append(subcommands, newAgentCommand) }
+
+// AgentOptions are `kgctl agent`'s flags, named as Kilo's kg names them
+// where they apply.
+type AgentOptions struct {
+	Hostname       string
+	Interface      string
+	Port           int
+	Subnet         string
+	Granularity    string
+	Encapsulate    string
+	Local          bool
+	CNI            bool
+	CNIPath        string
+	MTU            string
+	ResyncPeriod   time.Duration
+	Listen         string
+	CleanUp        bool
+	CreateIface    bool
+	InternalCIDRs  []string
+	ServiceCIDRs   []string
+	TopologyLabel  string
+	ForwardRules   bool
+	LogLevel       string
+	WireGuard      string
+	PrivateKeyPath string
+	Tunnel         string
+	MeshTable      int
+	NoIPTables     bool
+
+	root     *Root
+	settings topology.Settings
+	mode     wg.Mode
+	internal []netip.Prefix
+	mtu      int
+	logger   *slog.Logger
+}
+
+func newAgentCommand(r *Root) *cobra.Command {
+	o := &AgentOptions{root: r}
+	cmd := &cobra.Command{
+		Use:   "agent",
+		Short: "Run the mesh agent on this node (the DaemonSet's command)",
+		Long: `Run the mesh agent: keep this node's WireGuard device, routes, rules and
+iptables rules equal to its view of the mesh, and publish its key, endpoint
+and internal IP as Kilo's node annotations. Without a WireGuard kernel
+module it runs WireGuard in-process (--wireguard=auto|userspace).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := o.Complete(); err != nil {
+				return err
+			}
+			return o.Run(cmd.Context())
+		},
+	}
+	d := topology.DefaultSettings()
+	host, _ := os.Hostname()
+	f := cmd.Flags()
+	f.StringVar(&o.Hostname, "hostname", host, "name of this node's Node object")
+	f.StringVar(&o.Interface, "interface", "kilo0", "name of the WireGuard interface")
+	f.IntVar(&o.Port, "port", d.Port, "WireGuard listen port")
+	f.StringVar(&o.Subnet, "subnet", d.Subnet.String(), "CIDR from which WireGuard IPs are allocated")
+	f.StringVar(&o.Granularity, "mesh-granularity", string(d.Granularity), "how nodes are grouped: location, full or cross")
+	f.StringVar(&o.Encapsulate, "encapsulate", string(topology.EncapsulateAlways), "IPIP-encapsulate traffic inside a location: never, crosssubnet or always")
+	f.BoolVar(&o.Local, "local", true, "route between the nodes of a location (rather than leaving it to the CNI)")
+	f.BoolVar(&o.CNI, "cni", true, "manage the CNI configuration and masquerade pod traffic leaving the mesh")
+	f.StringVar(&o.CNIPath, "cni-path", "/etc/cni/net.d/10-kilo.conflist", "where to write the CNI configuration")
+	f.StringVar(&o.MTU, "mtu", "auto", `MTU of the WireGuard interface, or "auto" (private interface's MTU minus 80)`)
+	f.DurationVar(&o.ResyncPeriod, "resync-period", 30*time.Second, "how often to re-apply everything and refresh last-seen")
+	f.StringVar(&o.Listen, "listen", ":1107", "address for /metrics and /health (empty disables)")
+	f.BoolVar(&o.CleanUp, "clean-up", false, "on shutdown, remove everything the agent created (for removing the node; a plain restart keeps the data plane)")
+	f.BoolVar(&o.CreateIface, "create-interface", true, "create the WireGuard interface if it does not exist")
+	f.StringSliceVar(&o.InternalCIDRs, "internal-cidr", nil, "CIDRs in which to look for the internal IP (default: the default route's address)")
+	f.StringSliceVar(&o.ServiceCIDRs, "service-cidr", nil, "the cluster's service CIDRs: never masqueraded")
+	f.StringVar(&o.TopologyLabel, "topology-label", translate.DefaultTopologyLabel, "node label holding the location")
+	f.BoolVar(&o.ForwardRules, "iptables-forward-rules", false, "add FORWARD ACCEPT rules for pod traffic (hosts whose FORWARD policy is DROP)")
+	f.StringVar(&o.LogLevel, "log-level", "info", "debug, info, warn or error")
+	f.StringVar(&o.WireGuard, "wireguard", string(wg.ModeAuto), "WireGuard implementation: kernel, userspace (in-process) or auto")
+	f.StringVar(&o.PrivateKeyPath, "private-key", "/var/lib/kilo/key", "file holding this node's WireGuard private key (created 0600 if missing)")
+	f.StringVar(&o.Tunnel, "tunnel-interface", route.FallbackIPIP, "name of the IPIP interface used when encapsulating")
+	f.IntVar(&o.MeshTable, "route-table", 1107, "routing table for the mesh's routes (the next one holds encapsulation routes)")
+	f.BoolVar(&o.NoIPTables, "no-iptables", false, "do not manage iptables rules")
+	return cmd
+}
+
+// Complete validates the flags into settings, naming the flag at fault.
+func (o *AgentOptions) Complete() error {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(o.LogLevel)); err != nil {
+		return fmt.Errorf("--log-level: %q: want debug, info, warn or error", o.LogLevel)
+	}
+	o.logger = slog.New(slog.NewTextHandler(o.root.Streams.ErrOut, &slog.HandlerOptions{Level: level}))
+	mf := MeshFlags{Granularity: o.Granularity, Subnet: o.Subnet, Port: o.Port, TopologyLabel: o.TopologyLabel, ServiceCIDRs: o.ServiceCIDRs, Now: "live"}
+	s, err := mf.Settings()
+	if err != nil {
+		return err
+	}
+	enc, err := topology.ParseEncapsulation(o.Encapsulate)
+	if err != nil {
+		return fmt.Errorf("--encapsulate: %w", err)
+	}
+	s.Encapsulate, s.Local = enc, o.Local
+	s.StaleAfter = max(time.Minute, 2*o.ResyncPeriod)
+	o.settings = s
+	if o.mode, err = wg.ParseMode(o.WireGuard); err != nil {
+		return fmt.Errorf("--wireguard: %w", err)
+	}
+	for _, c := range o.InternalCIDRs {
+		p, err := netip.ParsePrefix(strings.TrimSpace(c))
+		if err != nil {
+			return fmt.Errorf("--internal-cidr: %q is not a CIDR", c)
+		}
+		o.internal = append(o.internal, p)
+	}
+	if o.MTU != "auto" {
+		if o.mtu, err = strconv.Atoi(o.MTU); err != nil || o.mtu < 1280 || o.mtu > 9000 {
+			return fmt.Errorf("--mtu: %q: want \"auto\" or 1280-9000", o.MTU)
+		}
+	}
+	if o.Hostname == "" {
+		return errors.New("--hostname: required")
+	}
+	if o.ResyncPeriod < time.Second {
+		return fmt.Errorf("--resync-period: %s is too short (at least 1s)", o.ResyncPeriod)
+	}
+	return nil
+}
+
+// Run starts the agent and blocks until SIGINT/SIGTERM.
+func (o *AgentOptions) Run(ctx context.Context) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	log := o.logger
+
+	key, created, err := keyfile.LoadOrCreate(o.PrivateKeyPath, nil)
+	if err != nil {
+		return err
+	}
+	if created {
+		log.Info("generated a new WireGuard key", "path", o.PrivateKeyPath, "public", key.PublicKey().String())
+	}
+	facts, err := detect.Host(detect.Options{InternalCIDRs: o.internal, Skip: []string{o.Interface, o.Tunnel}})
+	if err != nil {
+		return err
+	}
+	endpoint := wireguard.Endpoint{Addr: facts.InternalIP.Addr(), Port: uint16(o.Port)}
+	if facts.PublicIP.IsValid() {
+		endpoint.Addr = facts.PublicIP
+	}
+	if o.mtu == 0 {
+		o.mtu = autoMTU(facts.PrivateInterface)
+	}
+	log.Info("host", "privateInterface", facts.PrivateInterface, "internalIP", facts.InternalIP, "endpoint", endpoint.String(), "mtu", o.mtu)
+
+	cfg, err := o.root.Kube.ToRESTConfig()
+	if err != nil {
+		return fmt.Errorf("kubernetes config: %w", err)
+	}
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return err
+	}
+	dc, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		return err
+	}
+	disc, err := discovery.NewDiscoveryClientForConfig(cfg)
+	if err != nil {
+		return err
+	}
+	watcher := source.NewWatcher(cs, dc, disc, 0)
+	if !watcher.PeersAvailable {
+		log.Warn("the Peer CRD (peers.kilo.squat.ai) is not installed: no peers; restart the agent after installing it")
+	}
+	if !o.CreateIface {
+		if _, err := net.InterfaceByName(o.Interface); err != nil {
+			return fmt.Errorf("--create-interface=false but %s does not exist", o.Interface)
+		}
+	}
+	dev, err := wg.Open(ctx, wg.Options{Name: o.Interface, Mode: o.mode, MTU: o.mtu, Logger: log.With("component", "wireguard")})
+	if err != nil {
+		return err
+	}
+	log.Info("wireguard device", "interface", o.Interface, "mode", dev.Mode())
+	h := &host.Linux{
+		Device:     dev,
+		Routes:     route.New(route.Options{Table: o.MeshTable, OwnedLinks: []string{o.Interface}, Protocol: route.DefaultProtocol}),
+		IPTables:   iptables.New(iptables.Options{Families: ipFamilies()}),
+		NoIPTables: o.NoIPTables,
+	}
+	defer func() {
+		if o.CleanUp {
+			if err := h.CleanUp(context.Background(), o.Tunnel); err != nil {
+				log.Error("clean-up", "err", err)
+			} else {
+				log.Info("cleaned up")
+			}
+		} else {
+			dev.Close()
+		}
+	}()
+
+	metrics := agent.NewMetrics()
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if err := metrics.Register(reg); err != nil {
+		return err
+	}
+	ready := make(chan struct{})
+	if o.Listen != "" {
+		srv := o.serve(reg, ready)
+		defer srv.Shutdown(context.Background())
+	}
+	if err := watcher.Start(ctx, 2*time.Minute); err != nil {
+		return err
+	}
+	close(ready)
+
+	if o.CNI {
+		if err := o.writeCNI(watcher.Objects()); err != nil {
+			log.Error("cni", "err", err)
+		}
+	}
+	a, err := agent.New(agent.Options{
+		Self:     agent.Self{Name: o.Hostname, PrivateKey: key, InternalIP: facts.InternalIP, Endpoint: endpoint},
+		Settings: o.settings,
+		Node:     translate.NodeOptions{TopologyLabel: o.TopologyLabel},
+		Host: agent.HostConfig{
+			Interface: o.Interface, PrivateInterface: facts.PrivateInterface, Tunnel: o.Tunnel,
+			MeshTable: o.MeshTable, EncapTable: o.MeshTable + 1, EncapPriority: route.DefaultRulePriority - 1,
+			CNI: o.CNI, ForwardRules: o.ForwardRules && o.CNI,
+		},
+		Cluster:      watcher,
+		Publisher:    source.NewPublisher(cs, "kgctl-agent"),
+		Data:         h,
+		ResyncPeriod: o.ResyncPeriod,
+		Logger:       log,
+		Metrics:      metrics,
+	})
+	if err != nil {
+		return err
+	}
+	return a.Run(ctx)
+}
+
+// serve exposes /metrics and /health; /health answers 200 once the
+// cluster has been listed.
+func (o *AgentOptions) serve(reg *prometheus.Registry, ready <-chan struct{}) *http.Server {
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.HandleFunc("/health", func(w http.ResponseWriter, _ *http.Request) {
+		select {
+		case <-ready:
+			fmt.Fprintln(w, "ok")
+		default:
+			http.Error(w, "waiting for the cluster's nodes and peers", http.StatusServiceUnavailable)
+		}
+	})
+	srv := &http.Server{Addr: o.Listen, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			o.logger.Error("metrics server", "err", err)
+		}
+	}()
+	return srv
+}
+
+func (o *AgentOptions) writeCNI(objs source.Objects) error {
+	for _, n := range objs.Nodes {
+		if n.Name != o.Hostname {
+			continue
+		}
+		tn, _, _ := translate.Node(n, translate.NodeOptions{TopologyLabel: o.TopologyLabel})
+		changed, err := cni.Write(o.CNIPath, cni.Config{PodCIDRs: tn.PodCIDRs, MTU: o.mtu})
+		if changed {
+			o.logger.Info("wrote CNI configuration", "path", o.CNIPath)
+		}
+		return err
+	}
+	return fmt.Errorf("node %q not found", o.Hostname)
+}
+
+// autoMTU leaves room for WireGuard's overhead over IPv6 (80 bytes).
+func autoMTU(iface string) int {
+	if i, err := net.InterfaceByName(iface); err == nil && i.MTU > 1360 {
+		return i.MTU - 80
+	}
+	return 1420
+}
+
+// ipFamilies are the families iptables is managed for: IPv6 only where
+// the kernel has it, so a host with IPv6 disabled gets no error per resync.
+func ipFamilies() []iptables.Family {
+	if _, err := os.Stat("/proc/sys/net/ipv6"); err != nil {
+		return []iptables.Family{iptables.IPv4}
+	}
+	return []iptables.Family{iptables.IPv4, iptables.IPv6}
+}

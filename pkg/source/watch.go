@@ -1,0 +1,171 @@
+package source
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/dynamic/dynamicinformer"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/cache"
+
+	"github.com/kgctl/kgctl/pkg/apis/kilo/v1alpha1"
+	"github.com/kgctl/kgctl/pkg/translate"
+)
+
+// Watcher keeps a live copy of the cluster's Nodes and Peers with
+// informers, trimmed to what the mesh reads (an agent on every node of a
+// 10,000-node cluster must not hold every node's full status).
+type Watcher struct {
+	nodes   cache.SharedIndexInformer
+	peers   cache.SharedIndexInformer
+	changed chan struct{}
+	// PeersAvailable is false when the Peer CRD is not installed.
+	PeersAvailable bool
+
+	mu       sync.Mutex
+	lastErrs []string
+}
+
+// NewWatcher prepares informers; nothing is contacted until Start.
+func NewWatcher(cs kubernetes.Interface, dc dynamic.Interface, disc discovery.DiscoveryInterface, resync time.Duration) *Watcher {
+	w := &Watcher{changed: make(chan struct{}, 1)}
+	nf := informers.NewSharedInformerFactoryWithOptions(cs, resync, informers.WithTransform(trimNode))
+	w.nodes = nf.Core().V1().Nodes().Informer()
+	w.PeersAvailable = peersServed(disc)
+	if w.PeersAvailable {
+		df := dynamicinformer.NewDynamicSharedInformerFactory(dc, resync)
+		w.peers = df.ForResource(v1alpha1.PeerGVR).Informer()
+		_ = w.peers.SetTransform(toPeer)
+	}
+	for _, inf := range w.informers() {
+		_, _ = inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
+			AddFunc:    func(any) { w.notify() },
+			UpdateFunc: func(any, any) { w.notify() },
+			DeleteFunc: func(any) { w.notify() },
+		})
+		_ = inf.SetWatchErrorHandler(func(_ *cache.Reflector, err error) {
+			w.mu.Lock()
+			w.lastErrs = append(w.lastErrs[max(0, len(w.lastErrs)-9):], err.Error())
+			w.mu.Unlock()
+		})
+	}
+	return w
+}
+
+func peersServed(disc discovery.DiscoveryInterface) bool {
+	if disc == nil {
+		return true
+	}
+	rl, err := disc.ServerResourcesForGroupVersion(v1alpha1.SchemeGroupVersion.String())
+	if err != nil {
+		return false
+	}
+	for _, r := range rl.APIResources {
+		if r.Name == v1alpha1.PeerPlural {
+			return true
+		}
+	}
+	return false
+}
+
+func (w *Watcher) informers() []cache.SharedIndexInformer {
+	if w.peers == nil {
+		return []cache.SharedIndexInformer{w.nodes}
+	}
+	return []cache.SharedIndexInformer{w.nodes, w.peers}
+}
+
+func (w *Watcher) notify() {
+	select {
+	case w.changed <- struct{}{}:
+	default:
+	}
+}
+
+// Changed signals (coalesced) that some Node or Peer changed.
+func (w *Watcher) Changed() <-chan struct{} { return w.changed }
+
+// Start runs the informers until ctx ends and waits for their first
+// list. Until it returns nil, the caller must not act on Objects: an
+// empty cache is not an empty cluster.
+func (w *Watcher) Start(ctx context.Context, timeout time.Duration) error {
+	var synced []cache.InformerSynced
+	for _, inf := range w.informers() {
+		go inf.Run(ctx.Done())
+		synced = append(synced, inf.HasSynced)
+	}
+	wctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	if !cache.WaitForCacheSync(wctx.Done(), synced...) {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		return fmt.Errorf("watch: nodes and peers not listed within %s: %s", timeout, strings.Join(w.lastErrs, "; "))
+	}
+	return nil
+}
+
+// Objects returns the current cache. The objects are shared: read only.
+func (w *Watcher) Objects() Objects {
+	var o Objects
+	for _, obj := range w.nodes.GetStore().List() {
+		if n, ok := obj.(*corev1.Node); ok {
+			o.Nodes = append(o.Nodes, n)
+		}
+	}
+	if w.peers != nil {
+		for _, obj := range w.peers.GetStore().List() {
+			if p, ok := obj.(*v1alpha1.Peer); ok {
+				o.Peers = append(o.Peers, p)
+			}
+		}
+	}
+	o.Sort()
+	return o
+}
+
+// trimNode keeps what the mesh reads: name, labels, Kilo's annotations,
+// pod CIDRs. ~1 KiB instead of ~25 KiB per node.
+func trimNode(obj any) (any, error) {
+	n, ok := obj.(*corev1.Node)
+	if !ok {
+		return obj, nil
+	}
+	out := &corev1.Node{}
+	out.Name = n.Name
+	out.UID = n.UID
+	out.ResourceVersion = n.ResourceVersion
+	out.Labels = n.Labels
+	if len(n.Annotations) > 0 {
+		out.Annotations = make(map[string]string)
+		for k, v := range n.Annotations {
+			if strings.HasPrefix(k, translate.AnnotationPrefix) {
+				out.Annotations[k] = v
+			}
+		}
+	}
+	out.Spec.PodCIDR = n.Spec.PodCIDR
+	out.Spec.PodCIDRs = n.Spec.PodCIDRs
+	return out, nil
+}
+
+// toPeer turns the dynamic informer's objects into typed Peers once, at
+// the cache's door, instead of on every reconcile.
+func toPeer(obj any) (any, error) {
+	u, ok := obj.(*unstructured.Unstructured)
+	if !ok {
+		return obj, nil
+	}
+	p, err := PeerFromUnstructured(u.Object)
+	if err != nil {
+		return nil, fmt.Errorf("Peer %q: %w", u.GetName(), err)
+	}
+	return p, nil
+}
