@@ -80,9 +80,11 @@ type Options struct {
 type Agent struct {
 	o          Options
 	lastEvents string
-	// lastConfig is the WireGuard config last applied: endpoints that
-	// WireGuard learned and that differ from it were learned by roaming.
-	lastConfig wireguard.Config
+	// configured are the endpoints the last mesh's nodes and peers
+	// announce, by public key: an endpoint WireGuard learned that differs
+	// from the announced one was learned through NAT, and is published
+	// for the other nodes (discovered-endpoints).
+	configured map[string]wireguard.Endpoint
 }
 
 // New checks the options; it touches nothing.
@@ -181,15 +183,15 @@ func (a *Agent) Reconcile(ctx context.Context) (err error) {
 		if res.Writes() > 0 {
 			a.o.Logger.Info("applied", "wireguard", res.WireGuardWrites, "routes", res.RouteWrites, "iptables", res.IPTablesWrites, "peers", len(view.WireGuard.Peers), "leader", view.Leader)
 		}
-		a.lastConfig = view.WireGuard
 	}
+	a.configured = configuredEndpoints(m)
 	return a.publish(ctx, current, pub)
 }
 
 func (a *Agent) published(now time.Time) Published {
 	var discovered map[string]netip.AddrPort
 	if d, err := a.o.Data.Discovered(3*time.Minute, now); err == nil {
-		discovered = learned(d, a.lastConfig)
+		discovered = learned(d, a.configured)
 	}
 	return Published{
 		PublicKey:   a.o.Self.PrivateKey.PublicKey(),
@@ -232,14 +234,29 @@ func (a *Agent) reportOwnProblems(ps topology.Problems) {
 }
 
 // learned keeps the endpoints WireGuard learned that differ from the
-// configured ones: those are what NATed peers are reachable at.
-func learned(seen map[string]netip.AddrPort, c wireguard.Config) map[string]netip.AddrPort {
+// announced ones: those are where NATed peers are really reachable. It
+// compares with what nodes announce, not with the endpoints last applied
+// (which already use discovered ones), so a discovery stays published.
+func learned(seen map[string]netip.AddrPort, configured map[string]wireguard.Endpoint) map[string]netip.AddrPort {
 	out := make(map[string]netip.AddrPort)
-	for _, p := range c.Peers {
-		k := p.PublicKey.String()
-		if ap, ok := seen[k]; ok && (p.Endpoint.Addr != ap.Addr() || p.Endpoint.Port != ap.Port()) {
+	for k, ap := range seen {
+		if e, ok := configured[k]; ok && (e.Addr != ap.Addr() || e.Port != ap.Port()) {
 			out[k] = ap
 		}
+	}
+	return out
+}
+
+// configuredEndpoints maps every segment leader's and peer's public key
+// to the endpoint it announces.
+func configuredEndpoints(m *topology.Mesh) map[string]wireguard.Endpoint {
+	out := make(map[string]wireguard.Endpoint, len(m.Segments)+len(m.Peers))
+	for i := range m.Segments {
+		l := m.Segments[i].LeaderNode()
+		out[l.Key.String()] = l.Endpoint
+	}
+	for _, p := range m.Peers {
+		out[p.PublicKey.String()] = p.Endpoint
 	}
 	return out
 }

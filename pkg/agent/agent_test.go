@@ -169,3 +169,23 @@ func TestReconcileMissingNodeDoesNotApply(t *testing.T) {
 		t.Error("the data plane was touched while the node is missing from the cache")
 	}
 }
+
+func TestLearnedStaysPublished(t *testing.T) {
+	private := wireguard.Endpoint{Addr: netip.MustParseAddr("192.168.1.10"), Port: 51820}
+	nat := netip.MustParseAddrPort("203.0.113.9:40000")
+	public := netip.MustParseAddrPort("198.51.100.1:51820")
+	configured := map[string]wireguard.Endpoint{
+		"natted": private,
+		"direct": {Addr: public.Addr(), Port: public.Port()},
+	}
+	seen := map[string]netip.AddrPort{"natted": nat, "direct": public, "unknown": nat}
+	got := learned(seen, configured)
+	if len(got) != 1 || got["natted"] != nat {
+		t.Errorf("learned = %v, want only the NATed peer's endpoint", got)
+	}
+	// Once the mesh uses the discovered endpoint, WireGuard keeps seeing
+	// it; it must stay published (compared with the announced endpoint).
+	if again := learned(map[string]netip.AddrPort{"natted": nat}, configured); again["natted"] != nat {
+		t.Error("the discovered endpoint was withdrawn once in use")
+	}
+}
