@@ -1,0 +1,291 @@
+package plan
+
+import (
+	"fmt"
+	"net/netip"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/kgctl/kgctl/pkg/topology"
+)
+
+// State is one side of a plan: a mesh and every problem found while
+// building it.
+type State struct {
+	Mesh *topology.Mesh
+	// Problems are all the problems of this state, translation problems
+	// included (what source.Build returns); nil means Mesh.Problems.
+	// They give the reason a node or Peer is left out.
+	Problems topology.Problems
+}
+
+func (s State) problems() topology.Problems {
+	if s.Problems == nil && s.Mesh != nil {
+		return s.Mesh.Problems
+	}
+	return s.Problems
+}
+
+// Diff compares two meshes, taking the reasons objects are left out from
+// each mesh's Problems.
+func Diff(before, after *topology.Mesh) *Plan {
+	return Compare(State{Mesh: before}, State{Mesh: after})
+}
+
+// Compare compares two states. A nil mesh is an empty one.
+func Compare(before, after State) *Plan {
+	b, a := before.Mesh, after.Mesh
+	if b == nil {
+		b = emptyMesh(a)
+	}
+	if a == nil {
+		a = emptyMesh(b)
+	}
+	bp, ap := before.problems(), after.problems()
+	p := &Plan{
+		Settings:  settings(b.Settings, a.Settings),
+		Nodes:     nodes(b, a, bp, ap),
+		Locations: locations(b, a),
+	}
+	p.Peers = peers(b, a, ap)
+	p.Warnings = warnings(b, a, bp, ap)
+	return p
+}
+
+func emptyMesh(like *topology.Mesh) *topology.Mesh {
+	s := topology.DefaultSettings()
+	if like != nil {
+		s = like.Settings
+	}
+	m, err := topology.Build(topology.Cluster{Settings: s})
+	if err != nil {
+		m, _ = topology.Build(topology.Cluster{Settings: topology.DefaultSettings()})
+	}
+	return m
+}
+
+// settings lists the mesh-wide settings that differ.
+func settings(b, a topology.Settings) []SettingChange {
+	var out []SettingChange
+	add := func(field, before, after string) {
+		if before != after {
+			out = append(out, SettingChange{Field: field, Before: before, After: after})
+		}
+	}
+	add("encapsulate", string(b.Encapsulate), string(a.Encapsulate))
+	add("local", fmt.Sprint(b.Local), fmt.Sprint(a.Local))
+	add("mesh-granularity", string(b.Granularity), string(a.Granularity))
+	add("port", fmt.Sprint(b.Port), fmt.Sprint(a.Port))
+	add("service-cidr", joinPrefixes(b.ServiceCIDRs), joinPrefixes(a.ServiceCIDRs))
+	add("subnet", b.Subnet.String(), a.Subnet.String())
+	return out
+}
+
+func joinPrefixes(ps []netip.Prefix) string {
+	s := make([]string, len(ps))
+	for i, p := range ps {
+		s[i] = p.String()
+	}
+	return strings.Join(s, ",")
+}
+
+// nodes compares every node of either mesh. Nodes are independent, so
+// the work is spread over the CPUs; each worker has its own cache.
+func nodes(b, a *topology.Mesh, bp, ap topology.Problems) []NodeChange {
+	names := unionNames(b.NodeNames(), a.NodeNames())
+	out := make([]NodeChange, len(names))
+	keep := make([]bool, len(names))
+	workers := min(runtime.GOMAXPROCS(0), (len(names)+255)/256)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c := newPrefixCache()
+			for i := w; i < len(names); i += workers {
+				out[i], keep[i] = nodeChange(c, names[i], b, a, bp, ap)
+			}
+		}()
+	}
+	wg.Wait()
+	kept := out[:0]
+	for i := range out {
+		if keep[i] {
+			kept = append(kept, out[i])
+		}
+	}
+	return slices.Clip(kept)
+}
+
+func unionNames(x, y []string) []string {
+	all := make([]string, 0, len(x)+len(y))
+	all = append(append(all, x...), y...)
+	slices.Sort(all)
+	return slices.Compact(all)
+}
+
+// nodeChange compares one node's views.
+func nodeChange(c *prefixCache, name string, b, a *topology.Mesh, bp, ap topology.Problems) (NodeChange, bool) {
+	bv, inB := b.NodeView(name)
+	av, inA := a.NodeView(name)
+	ch := NodeChange{Name: name}
+	var bseg, bloc, aseg, aloc string
+	if inB {
+		bseg, bloc = bv.Segment.Name, bv.Segment.Location
+	}
+	if inA {
+		aseg, aloc = av.Segment.Name, av.Segment.Location
+	}
+	ch.Segment = changed(bseg, aseg)
+	ch.Location = changed(bloc, aloc)
+	ch.Leader = changed(inB && bv.Leader, inA && av.Leader)
+	ch.WireGuardIP = changed(bv.WireGuardIP, av.WireGuardIP)
+	ch.ListenPort = changed(bv.WireGuard.Interface.ListenPort, av.WireGuard.Interface.ListenPort)
+	ch.Peers = c.peers(bv.WireGuard.Peers, av.WireGuard.Peers)
+	switch {
+	case inA && !inB:
+		ch.Action = Create
+		ch.Routes.Added = allRoutes(av.Routes)
+		ch.Rules.Added = sortRules(slices.Clone(av.Rules))
+		ch.Reason = joinReason(av, bp)
+	case inB && !inA:
+		ch.Action = Delete
+		ch.Routes.Removed = allRoutes(bv.Routes)
+		ch.Rules.Removed = sortRules(slices.Clone(bv.Rules))
+		ch.Reason = "leaves the mesh: " + leftOut(ap, "Node", name, "no longer in the cluster")
+	default:
+		ch.Routes = c.routes(bv.Routes, av.Routes)
+		ch.Rules = rules(bv.Rules, av.Rules)
+		if ch.Segment == nil && ch.Location == nil && ch.Leader == nil && ch.WireGuardIP == nil &&
+			ch.ListenPort == nil && len(ch.Peers) == 0 && ch.Routes.Empty() && ch.Rules.Empty() {
+			return ch, false
+		}
+		ch.Action = Update
+		ch.Reason = updateReason(&ch, &av)
+	}
+	return ch, true
+}
+
+func joinReason(v topology.NodeView, before topology.Problems) string {
+	s := "joins the mesh in " + segmentPhrase(v.Segment)
+	if v.Leader {
+		s += " as its leader"
+	}
+	if p, ok := problemOf(before, "Node", v.Name); ok {
+		s += " (it was left out: " + p.Message + ")"
+	}
+	return s
+}
+
+// segmentPhrase names a segment for a sentence.
+func segmentPhrase(s *topology.Segment) string {
+	return segmentName(s.Name, s.Location)
+}
+
+func segmentName(name, location string) string {
+	if name == location || location == "" {
+		return fmt.Sprintf("location %q", name)
+	}
+	return fmt.Sprintf("segment %q of location %q", name, location)
+}
+
+// updateReason summarizes an update in one sentence, most telling first.
+func updateReason(ch *NodeChange, av *topology.NodeView) string {
+	var parts []string
+	if ch.Segment != nil {
+		parts = append(parts, "moves from "+segmentName(ch.Segment.Before, ch.Location.beforeOr(av.Segment.Location))+" to "+segmentPhrase(av.Segment))
+	}
+	if ch.Leader != nil {
+		if ch.Leader.After {
+			parts = append(parts, "becomes the leader of "+segmentPhrase(av.Segment))
+		} else {
+			parts = append(parts, "is no longer a leader")
+		}
+	} else if ch.WireGuardIP != nil {
+		parts = append(parts, fmt.Sprintf("its WireGuard IP changes from %s to %s", ch.WireGuardIP.Before, ch.WireGuardIP.After))
+	}
+	if ch.ListenPort != nil {
+		parts = append(parts, fmt.Sprintf("listens on port %d instead of %d", ch.ListenPort.After, ch.ListenPort.Before))
+	}
+	var counts []string
+	if n := len(ch.Peers); n > 0 {
+		counts = append(counts, plural(n, "WireGuard peer", "WireGuard peers"))
+	}
+	if n := len(ch.Routes.Added) + len(ch.Routes.Removed); n > 0 {
+		counts = append(counts, plural(n, "route", "routes"))
+	}
+	if n := len(ch.Rules.Added) + len(ch.Rules.Removed); n > 0 {
+		counts = append(counts, plural(n, "rule", "rules"))
+	}
+	if len(counts) > 0 {
+		verb := " change"
+		if len(counts) == 1 && strings.HasPrefix(counts[0], "1 ") {
+			verb = " changes"
+		}
+		parts = append(parts, joinAnd(counts)+verb)
+	}
+	return strings.Join(parts, "; ")
+}
+
+// beforeOr returns the before value of a change, or def when unchanged.
+func (c *Change[T]) beforeOr(def T) T {
+	if c == nil {
+		return def
+	}
+	return c.Before
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}
+
+func joinAnd(s []string) string {
+	switch len(s) {
+	case 0:
+		return ""
+	case 1:
+		return s[0]
+	}
+	return strings.Join(s[:len(s)-1], ", ") + " and " + s[len(s)-1]
+}
+
+// problemOf finds the error that left an object out: one that says so,
+// else any error about it.
+func problemOf(ps topology.Problems, kind, name string) (topology.Problem, bool) {
+	var any *topology.Problem
+	for i := range ps {
+		p := &ps[i]
+		if p.Severity != topology.Error || p.Kind != kind || p.Name != name {
+			continue
+		}
+		for _, s := range []string{"left out", "refused", "only the first one is used"} {
+			if strings.Contains(p.Message, s) {
+				return *p, true
+			}
+		}
+		if any == nil {
+			any = p
+		}
+	}
+	if any != nil {
+		return *any, true
+	}
+	return topology.Problem{}, false
+}
+
+// leftOut explains why an object is out of a mesh, or says def.
+func leftOut(ps topology.Problems, kind, name, def string) string {
+	if p, ok := problemOf(ps, kind, name); ok {
+		s := p.Message
+		if p.Field != "" {
+			s = p.Field + ": " + s
+		}
+		return s
+	}
+	return def
+}

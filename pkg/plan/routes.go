@@ -1,0 +1,250 @@
+package plan
+
+import (
+	"net/netip"
+	"slices"
+	"strings"
+
+	"github.com/kgctl/kgctl/pkg/topology"
+)
+
+// via is everything about a route but its destination.
+type via struct {
+	gw     netip.Addr
+	device topology.Device
+	onlink bool
+	table  topology.Table
+}
+
+func viaOf(s topology.RouteSet) via {
+	return via{gw: s.Gw, device: s.Device, onlink: s.OnLink, table: s.Table}
+}
+
+// bucket holds the destination lists leaving one way, before and after.
+type bucket struct {
+	before, after [][]netip.Prefix
+}
+
+// routes compares two nodes' routes as sets. Only the ways out (gateway,
+// device, table) whose destination lists differ are looked at, list by
+// list, so that only the lists that differ are expanded into single
+// routes: a follower in a large cluster routes tens of thousands of
+// prefixes, of which a one-node change touches one list.
+func (c *prefixCache) routes(before, after []topology.RouteSet) RouteDiff {
+	var dirty []via // nil: every way out
+	if len(before) == len(after) {
+		for i := range before {
+			vb, va := viaOf(before[i]), viaOf(after[i])
+			if vb == va && c.same(before[i].Dsts, after[i].Dsts) {
+				continue
+			}
+			for _, v := range [2]via{vb, va} {
+				if !slices.Contains(dirty, v) {
+					dirty = append(dirty, v)
+				}
+			}
+		}
+		if len(dirty) == 0 {
+			return RouteDiff{}
+		}
+	}
+	buckets := make(map[via]*bucket)
+	var order []via
+	get := func(v via) *bucket {
+		if dirty != nil && !slices.Contains(dirty, v) {
+			return nil
+		}
+		b, ok := buckets[v]
+		if !ok {
+			b = &bucket{}
+			buckets[v] = b
+			order = append(order, v)
+		}
+		return b
+	}
+	for _, s := range before {
+		if b := get(viaOf(s)); b != nil {
+			b.before = append(b.before, s.Dsts)
+		}
+	}
+	for _, s := range after {
+		if b := get(viaOf(s)); b != nil {
+			b.after = append(b.after, s.Dsts)
+		}
+	}
+	var d RouteDiff
+	for _, v := range order {
+		added, removed := c.bucketDiff(buckets[v])
+		for _, p := range added {
+			d.Added = append(d.Added, topology.Route{Dst: p, Gw: v.gw, Device: v.device, OnLink: v.onlink, Table: v.table})
+		}
+		for _, p := range removed {
+			d.Removed = append(d.Removed, topology.Route{Dst: p, Gw: v.gw, Device: v.device, OnLink: v.onlink, Table: v.table})
+		}
+	}
+	slices.SortFunc(d.Added, compareRoute)
+	slices.SortFunc(d.Removed, compareRoute)
+	return d
+}
+
+// bucketDiff is the set difference of the union of the lists on each
+// side. Lists equal on both sides are matched and left out; of the rest,
+// a prefix counts as added or removed only if no matched list holds it.
+func (c *prefixCache) bucketDiff(b *bucket) (added, removed []netip.Prefix) {
+	matched, restB, restA := c.match(b)
+	var d PrefixDiff
+	if len(restB) <= 1 && len(restA) <= 1 {
+		// One list changed: the same pair recurs in every view.
+		var x, y []netip.Prefix
+		if len(restB) == 1 {
+			x = restB[0]
+		}
+		if len(restA) == 1 {
+			y = restA[0]
+		}
+		d = c.pairDiff(x, y)
+	} else {
+		d = prefixDiff(slices.Concat(restB...), slices.Concat(restA...))
+	}
+	inMatched := func(p netip.Prefix) bool {
+		for _, s := range matched {
+			if _, ok := c.set(s)[p]; ok {
+				return true
+			}
+		}
+		return false
+	}
+	for _, p := range d.Added {
+		if !inMatched(p) {
+			added = append(added, p)
+		}
+	}
+	for _, p := range d.Removed {
+		if !inMatched(p) {
+			removed = append(removed, p)
+		}
+	}
+	return added, removed
+}
+
+// match pairs the lists of a bucket that are equal on both sides, by
+// position first, then by content; it returns those and the rest.
+func (c *prefixCache) match(b *bucket) (matched, restB, restA [][]netip.Prefix) {
+	matchedB := make([]bool, len(b.before))
+	matchedA := make([]bool, len(b.after))
+	for i := range b.after {
+		if i < len(b.before) && c.same(b.before[i], b.after[i]) {
+			matchedB[i], matchedA[i] = true, true
+			matched = append(matched, b.after[i])
+		}
+	}
+	var byHash map[uint64][]int
+	for i, a := range b.after {
+		if matchedA[i] {
+			continue
+		}
+		if byHash == nil {
+			byHash = make(map[uint64][]int)
+			for j, s := range b.before {
+				if !matchedB[j] {
+					h := c.hash(s)
+					byHash[h] = append(byHash[h], j)
+				}
+			}
+		}
+		for _, j := range byHash[c.hash(a)] {
+			if !matchedB[j] && c.same(b.before[j], a) {
+				matchedB[j], matchedA[i] = true, true
+				matched = append(matched, a)
+				break
+			}
+		}
+	}
+	for j, s := range b.before {
+		if !matchedB[j] {
+			restB = append(restB, s)
+		}
+	}
+	for i, s := range b.after {
+		if !matchedA[i] {
+			restA = append(restA, s)
+		}
+	}
+	return matched, restB, restA
+}
+
+func compareRoute(a, b topology.Route) int {
+	if c := strings.Compare(string(a.Table), string(b.Table)); c != 0 {
+		return c
+	}
+	if c := comparePrefix(a.Dst, b.Dst); c != 0 {
+		return c
+	}
+	if c := a.Gw.Compare(b.Gw); c != 0 {
+		return c
+	}
+	if c := strings.Compare(string(a.Device), string(b.Device)); c != 0 {
+		return c
+	}
+	return cmpBool(a.OnLink, b.OnLink)
+}
+
+func cmpBool(a, b bool) int {
+	switch {
+	case a == b:
+		return 0
+	case !a:
+		return -1
+	}
+	return 1
+}
+
+// rules compares two nodes' rules as sets.
+func rules(before, after []topology.Rule) RuleDiff {
+	if slices.Equal(before, after) {
+		return RuleDiff{}
+	}
+	b := make(map[topology.Rule]bool, len(before))
+	for _, r := range before {
+		b[r] = true
+	}
+	a := make(map[topology.Rule]bool, len(after))
+	var d RuleDiff
+	for _, r := range after {
+		a[r] = true
+		if !b[r] {
+			d.Added = append(d.Added, r)
+		}
+	}
+	for _, r := range before {
+		if !a[r] {
+			d.Removed = append(d.Removed, r)
+		}
+	}
+	d.Added = slices.CompactFunc(sortRules(d.Added), func(x, y topology.Rule) bool { return x == y })
+	d.Removed = slices.CompactFunc(sortRules(d.Removed), func(x, y topology.Rule) bool { return x == y })
+	return d
+}
+
+func sortRules(rs []topology.Rule) []topology.Rule {
+	slices.SortFunc(rs, func(a, b topology.Rule) int {
+		if c := strings.Compare(string(a.Table), string(b.Table)); c != 0 {
+			return c
+		}
+		if c := comparePrefix(a.Dst, b.Dst); c != 0 {
+			return c
+		}
+		if c := comparePrefix(a.Src, b.Src); c != 0 {
+			return c
+		}
+		return cmpBool(a.FromWireGuard, b.FromWireGuard)
+	})
+	return rs
+}
+
+// allRoutes lists every route of a node that joins or leaves.
+func allRoutes(sets []topology.RouteSet) []topology.Route {
+	rs := topology.FlatRoutes(sets)
+	slices.SortFunc(rs, compareRoute)
+	return slices.CompactFunc(rs, func(a, b topology.Route) bool { return compareRoute(a, b) == 0 })
+}
