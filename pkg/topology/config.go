@@ -89,7 +89,7 @@ func (m *Mesh) nodeConfig(r nodeRef) wireguard.Config {
 func (m *Mesh) segmentPeer(viewer *Node, s *Segment, keepalive time.Duration, psk *wireguard.Key) wireguard.Peer {
 	l := s.LeaderNode()
 	return wireguard.Peer{
-		Name:                segmentLabel(s),
+		Name:                s.label,
 		PublicKey:           l.Key,
 		PresharedKey:        psk,
 		Endpoint:            m.endpointOf(viewer, l.Key, l.Endpoint, l.PersistentKeepalive > 0),
@@ -98,6 +98,8 @@ func (m *Mesh) segmentPeer(viewer *Node, s *Segment, keepalive time.Duration, ps
 	}
 }
 
+// segmentLabel names a segment in rendered configs; computed once per
+// segment in Build, as every view repeats it.
 func segmentLabel(s *Segment) string {
 	if len(s.Nodes) == 1 && s.Name == s.Nodes[0].Name {
 		return "node " + s.Name

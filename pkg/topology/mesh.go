@@ -6,7 +6,8 @@ import (
 	"github.com/kgctl/kgctl/pkg/wireguard"
 )
 
-// Mesh is the engine's output: the whole mesh, computed once. Per-node
+// Mesh is the engine's output: the whole mesh, computed once. It is
+// read-only after Build, so its views may be built concurrently. Per-node
 // and per-peer views (NodeConfig, PeerConfig, Routes) are assembled from
 // it in time proportional to the number of segments and peers, so every
 // view of a 10,000-node cluster costs about as much as one.
@@ -59,6 +60,7 @@ type Segment struct {
 	// by every view that lists this segment as a WireGuard peer.
 	peerAllowedIPs []netip.Prefix
 	targets        segmentTargets
+	label          string
 }
 
 // LeaderNode returns the segment's leader.

@@ -138,6 +138,7 @@ func (m *Mesh) prepareRoutes() {
 		t.all.add(s.AllowedLocationIPs...)
 		t.viaWireGuard.add(s.AllowedLocationIPs...)
 		s.targets = t
+		s.label = segmentLabel(s)
 	}
 	for _, p := range m.Peers {
 		m.targets.peers.add(p.AllowedIPs...)
@@ -159,7 +160,7 @@ type routeBuilder struct {
 // directly when Local is set.
 func (m *Mesh) routes(r nodeRef) ([]RouteSet, []Rule) {
 	own := &m.Segments[r.segment]
-	b := routeBuilder{m: m, self: &own.Nodes[r.index]}
+	b := routeBuilder{m: m, self: &own.Nodes[r.index], routes: make([]RouteSet, 0, len(m.Segments)+2)}
 	if own.Leader != r.index {
 		b.follower(own)
 	} else {
@@ -235,7 +236,10 @@ func (b *routeBuilder) local(s *Segment) {
 			continue
 		}
 		ip := n.InternalIP.Addr()
-		b.viaPrivate(n.PodCIDRs, ip)
+		// A node's pod CIDRs may mix families; only gw's can go via it.
+		var pods byFamily
+		pods.add(n.PodCIDRs...)
+		b.viaPrivate(pods[familyOf(ip)], ip)
 		if !b.encapsulates(ip) {
 			continue
 		}
@@ -264,24 +268,10 @@ func (b *routeBuilder) encapsulates(gw netip.Addr) bool {
 	return false
 }
 
-// viaPrivate routes dsts of gw's family through gw on the private network.
+// viaPrivate routes dsts, all of gw's family, through gw on the private network.
 func (b *routeBuilder) viaPrivate(dsts []netip.Prefix, gw netip.Addr) {
 	if !gw.IsValid() {
 		return
-	}
-	f := familyOf(gw)
-	for _, d := range dsts {
-		if familyOf(d.Addr()) != f {
-			// A node's pod CIDRs may mix families; keep only gw's.
-			var same []netip.Prefix
-			for _, d := range dsts {
-				if familyOf(d.Addr()) == f {
-					same = append(same, d)
-				}
-			}
-			dsts = same
-			break
-		}
 	}
 	dev := DevicePrivate
 	if b.encapsulates(gw) {
