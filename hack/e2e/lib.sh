@@ -1,0 +1,176 @@
+# shellcheck shell=bash
+# Building blocks of the end-to-end test: a real kube-apiserver + etcd and
+# simulated nodes, each a network namespace with its own mount namespace
+# (userspace WireGuard's UAPI sockets live in /var/run/wireguard, shared by
+# all network namespaces otherwise). Everything is named with $E2E_PREFIX so
+# teardown finds it.
+#
+#   root ns --veth-- [rt: one bridge per subnet, forwards between them]
+#     10.80.0.0/24  api (10.80.0.2: kube-apiserver, etcd on its loopback); host 10.80.0.254
+#     10.80.N.0/24  location subnets; nodes at .11, .12, ...
+#     10.80.3.0/24  the NAT box's public side (.2); behind it 192.168.50.0/24
+#
+# Only addresses inside namespaces made here are used.
+
+E2E_PREFIX=${E2E_PREFIX:-kge}
+RT=$E2E_PREFIX-rt
+
+log() { printf '%s [e2e] %s\n' "$(date +%T)" "$*" >&2; }
+die() { log "FAIL: $*"; exit 1; }
+
+ns() { echo "$E2E_PREFIX-$1"; }
+nsexec() { local n; n=$(ns "$1"); shift; ip netns exec "$n" "$@"; }
+
+# mkns NAME: a namespace with lo up, forwarding on and reverse-path
+# filtering off (the mesh's paths are asymmetric by design).
+mkns() {
+  local n; n=$(ns "$1")
+  ip netns add "$n"
+  ip -n "$n" link set lo up
+  ip netns exec "$n" sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0
+}
+
+# router_up: the router namespace and its bridges.
+router_up() {
+  mkns rt
+}
+
+# subnet_up IDX: bridge brIDX in the router with 10.80.IDX.1/24.
+subnet_up() {
+  local i=$1
+  ip -n "$RT" link add "br$i" type bridge
+  ip -n "$RT" addr add "10.80.$i.1/24" dev "br$i"
+  ip -n "$RT" link set "br$i" up
+}
+
+# attach NS IDX HOST: a veth from namespace NS into bridge brIDX, with
+# 10.80.IDX.HOST/24 and a default route via the router.
+attach() {
+  local n i=$2 h=$3; n=$(ns "$1")
+  ip link add eth0 netns "$n" type veth peer name "p$i-$h" netns "$RT"
+  ip -n "$RT" link set "p$i-$h" master "br$i" up
+  ip -n "$n" addr add "10.80.$i.$h/24" dev eth0
+  ip -n "$n" link set eth0 up
+  ip -n "$n" route add default via "10.80.$i.1"
+}
+
+# nat_up: a NAT box with its public side on 10.80.3.2 and a private
+# bridge 192.168.50.1/24 behind it; nodes behind it use attach_private.
+nat_up() {
+  subnet_up 3
+  mkns nat
+  attach nat 3 2
+  ip -n "$(ns nat)" link add brn type bridge
+  ip -n "$(ns nat)" addr add 192.168.50.1/24 dev brn
+  ip -n "$(ns nat)" link set brn up
+  nsexec nat iptables -t nat -A POSTROUTING -s 192.168.50.0/24 -o eth0 -j MASQUERADE
+}
+
+# attach_private NS HOST: NS behind the NAT box at 192.168.50.HOST.
+attach_private() {
+  local n h=$2; n=$(ns "$1")
+  ip link add eth0 netns "$n" type veth peer name "pn-$h" netns "$(ns nat)"
+  ip -n "$(ns nat)" link set "pn-$h" master brn up
+  ip -n "$n" addr add "192.168.50.$h/24" dev eth0
+  ip -n "$n" link set eth0 up
+  ip -n "$n" route add default via 192.168.50.1
+}
+
+# host_link: the root namespace reaches the API server at 10.80.0.2.
+host_link() {
+  ip link add "$E2E_PREFIX-host" type veth peer name "p0-254" netns "$RT"
+  ip -n "$RT" link set p0-254 master br0 up
+  ip addr add 10.80.0.254/24 dev "$E2E_PREFIX-host"
+  ip link set "$E2E_PREFIX-host" up
+  ip route add 10.80.0.0/16 via 10.80.0.1 dev "$E2E_PREFIX-host" 2>/dev/null || true
+}
+
+# apiserver_up DIR: etcd and kube-apiserver in namespace "api"; writes
+# DIR/kubeconfig.
+apiserver_up() {
+  local d=$1 kas=${KAS:?}
+  mkdir -p "$d/pki" "$d/etcd"
+  openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=kube-apiserver \
+    -addext "subjectAltName=IP:10.80.0.2,IP:127.0.0.1" \
+    -keyout "$d/pki/tls.key" -out "$d/pki/tls.crt" 2>/dev/null
+  openssl genrsa -out "$d/pki/sa.key" 2048 2>/dev/null
+  local token; token=$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
+  echo "$token,admin,admin,\"system:masters\"" > "$d/pki/tokens.csv"
+  nsexec api etcd --data-dir "$d/etcd" --listen-client-urls http://127.0.0.1:2379 \
+    --advertise-client-urls http://127.0.0.1:2379 --listen-peer-urls http://127.0.0.1:2380 \
+    > "$d/etcd.log" 2>&1 &
+  echo $! > "$d/etcd.pid"; disown
+  nsexec api "$kas" --etcd-servers=http://127.0.0.1:2379 --bind-address=10.80.0.2 --secure-port=6443 \
+    --tls-cert-file="$d/pki/tls.crt" --tls-private-key-file="$d/pki/tls.key" \
+    --service-account-key-file="$d/pki/sa.key" --service-account-signing-key-file="$d/pki/sa.key" \
+    --service-account-issuer=https://kubernetes.default.svc --token-auth-file="$d/pki/tokens.csv" \
+    --authorization-mode=RBAC --service-cluster-ip-range=10.96.0.0/24 \
+    > "$d/apiserver.log" 2>&1 &
+  echo $! > "$d/apiserver.pid"; disown
+  cat > "$d/kubeconfig" <<EOF
+apiVersion: v1
+kind: Config
+clusters:
+- name: e2e
+  cluster:
+    server: https://10.80.0.2:6443
+    certificate-authority: $d/pki/tls.crt
+users:
+- name: admin
+  user:
+    token: $token
+contexts:
+- name: e2e
+  context: {cluster: e2e, user: admin}
+current-context: e2e
+EOF
+  for _ in $(seq 120); do
+    if kubectl --kubeconfig "$d/kubeconfig" get --raw /readyz >/dev/null 2>&1; then
+      log "kube-apiserver ready"
+      return 0
+    fi
+    sleep 0.5
+  done
+  tail -20 "$d/apiserver.log" >&2
+  die "kube-apiserver not ready within 60s"
+}
+
+# agent_start NODE DIR ARGS...: kgctl agent in NODE's namespaces, with a
+# private /var/run/wireguard; its pid in DIR/NODE.pid, log in DIR/NODE.log.
+agent_start() {
+  local node=$1 d=$2; shift 2
+  mkdir -p "$d/$node"
+  ip netns exec "$(ns "$node")" unshare -m --propagation private \
+    sh -c 'mkdir -p /var/run/wireguard && mount -t tmpfs none /var/run/wireguard && exec "$@"' -- \
+    "$KGCTL" agent --hostname "$node" --kubeconfig "$d/kubeconfig" --wireguard userspace \
+    --private-key "$d/$node/key" --listen 127.0.0.1:1107 --cni=false --encapsulate never \
+    --resync-period 5s "$@" >> "$d/$node.log" 2>&1 &
+  echo $! > "$d/$node.pid"; disown
+}
+
+agent_stop() {
+  local pid; pid=$(cat "$2/$1.pid" 2>/dev/null) || return 0
+  kill "${3:--TERM}" "$pid" 2>/dev/null || true
+  for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
+  kill -KILL "$pid" 2>/dev/null || true
+}
+
+# metric NODE NAME: sum of a metric's samples from the node's agent.
+metric() {
+  nsexec "$1" curl -s --max-time 2 http://127.0.0.1:1107/metrics | awk -v m="$2" '$1 ~ "^"m"({|$)" {s+=$2} END {print s+0}'
+}
+
+# reach FROM TO_ADDR SRC_ADDR: one ping from SRC_ADDR in FROM's namespace.
+reach() { nsexec "$1" ping -c1 -W1 -I "$3" "$2" >/dev/null 2>&1; }
+
+e2e_down() {
+  local d=${1:-}
+  if [ -n "$d" ]; then
+    for f in "$d"/*.pid; do [ -e "$f" ] && kill -9 "$(cat "$f")" 2>/dev/null; done
+  fi
+  for n in $(ip netns list | awk '{print $1}' | grep "^$E2E_PREFIX-" || true); do
+    ip netns pids "$n" 2>/dev/null | xargs -r kill -9 2>/dev/null || true
+    ip netns del "$n" 2>/dev/null || true
+  done
+  ip link del "$E2E_PREFIX-host" 2>/dev/null || true
+}

@@ -1,0 +1,224 @@
+#!/usr/bin/env bash
+# End-to-end test: a real kube-apiserver + etcd, kgctl agents with
+# userspace WireGuard in network namespaces, real packets.
+#
+#   location east: a1, a2 (10.80.1.0/24)     location west: b1 (10.80.2.0/24)
+#   location home: c1 behind a NAT box (192.168.50.0/24, keepalive)
+#   a VPN peer (10.80.4.0/24) configured from `kgctl peer add` / showconf
+#   later: d1 joins in location south (10.80.5.0/24)
+#
+# Each node has a "pod" address (first address of its pod CIDR) on lo.
+# Asserts reachability between every pair of pods in location and full
+# granularity, from the peer, after a node joins (timed), across an agent
+# restart (no loss between the others), with a broken annotation, and that
+# a no-op resync writes nothing. Needs root; skips otherwise.
+set -euo pipefail
+REPO=$(cd "$(dirname "$0")/../.." && pwd)
+export REPO
+# shellcheck source=lib.sh
+. "$REPO/hack/e2e/lib.sh"
+
+if [ "$(id -u)" != 0 ]; then
+  echo "e2e: skipping: needs root for network namespaces (run as root, as CI does)"
+  exit 0
+fi
+KAS=$("$REPO/hack/build-kube-apiserver.sh")
+export KAS
+command -v kubectl >/dev/null || ln -sf "$(dirname "$KAS")/kubectl-v1.34.4" /usr/local/bin/kubectl
+for c in etcd wg wireguard-go iptables ping curl openssl kubectl; do
+  command -v "$c" >/dev/null || die "missing $c (.ci/run installs it)"
+done
+
+W=$(mktemp -d /tmp/kgctl-e2e.XXXXXX)
+export W
+KGCTL=$W/kgctl
+K=$W/kubeconfig
+REPORT=$W/report.txt
+trap 'status=$?; if [ $status -ne 0 ]; then for f in "$W"/*.log; do echo "--- $f"; tail -25 "$f"; done >&2; fi; e2e_down "$W"; exit $status' EXIT
+e2e_down
+kc() { kubectl --kubeconfig "$K" "$@"; }
+report() { echo "$*" | tee -a "$REPORT" >&2; }
+
+log "building kgctl"
+(cd "$REPO" && CGO_ENABLED=0 go build -o "$KGCTL" ./cmd/kgctl)
+
+log "network: router, api, locations, NAT box, peer"
+router_up
+for i in 0 1 2 4 5; do subnet_up "$i"; done
+nat_up
+mkns api && attach api 0 2
+host_link
+mkns a1 && attach a1 1 11
+mkns a2 && attach a2 1 12
+mkns b1 && attach b1 2 11
+mkns c1 && attach_private c1 11
+mkns d1 && attach d1 5 11
+mkns peer && attach peer 4 2
+
+declare -A POD=([a1]=10.2.1.1 [a2]=10.2.2.1 [b1]=10.2.3.1 [c1]=10.2.4.1 [d1]=10.2.5.1)
+declare -A REGION=([a1]=east [a2]=east [b1]=west [c1]=home [d1]=south)
+for n in "${!POD[@]}"; do ip -n "$(ns "$n")" addr add "${POD[$n]}/32" dev lo; done
+
+apiserver_up "$W"
+kc apply -f "$REPO/manifests/base/crds.yaml" >/dev/null
+kc wait --for condition=established --timeout=30s crd/peers.kilo.squat.ai >/dev/null
+
+node_create() {
+  local n=$1 extra=${2:-}
+  cat <<EOF | kc apply -f - >/dev/null
+apiVersion: v1
+kind: Node
+metadata:
+  name: $n
+  labels:
+    topology.kubernetes.io/region: ${REGION[$n]}
+  annotations: {${extra}}
+spec:
+  podCIDR: ${POD[$n]%.1}.0/24
+EOF
+}
+
+# converge NODES...: wait until every pod of NODES reaches every other;
+# prints the seconds it took.
+converge() {
+  local start=$SECONDS limit=${LIMIT:-90}
+  while :; do
+    local ok=1
+    for x in "$@"; do for y in "$@"; do
+      [ "$x" = "$y" ] && continue
+      reach "$x" "${POD[$y]}" "${POD[$x]}" || { ok=0; break 2; }
+    done; done
+    if [ $ok = 1 ]; then echo $((SECONDS - start)); return 0; fi
+    [ $((SECONDS - start)) -ge "$limit" ] && { matrix "$@"; return 1; }
+    sleep 0.5
+  done
+}
+
+matrix() {
+  for x in "$@"; do for y in "$@"; do
+    [ "$x" = "$y" ] && continue
+    if reach "$x" "${POD[$y]}" "${POD[$x]}"; then r=ok; else r=FAIL; fi
+    log "  $x -> $y: $r"
+  done; done
+}
+
+NODES=(a1 a2 b1 c1)
+for n in "${NODES[@]}"; do node_create "$n"; done
+kc annotate node c1 kilo.squat.ai/persistent-keepalive=5 --overwrite >/dev/null
+
+log "location granularity: starting agents on ${NODES[*]}"
+for n in "${NODES[@]}"; do agent_start "$n" "$W"; done
+t=$(converge "${NODES[@]}") || die "location granularity: pods did not all reach each other"
+report "location granularity: all ${#NODES[@]} nodes' pods reach each other ${t}s after the agents started"
+"$KGCTL" showconf node a1 --kubeconfig "$K" > "$W/a1.conf"
+grep -q "$(cat "$W/c1/key" | wg pubkey)" "$W/a1.conf" || die "showconf from the live cluster lacks c1's key"
+if "$KGCTL" graph --help >/dev/null 2>&1; then
+  "$KGCTL" graph --kubeconfig "$K" > "$W/graph.dot"
+  grep -q 'c1' "$W/graph.dot" || die "graph from the live cluster lacks c1"
+fi
+
+log "a VPN peer configured from the cluster"
+if "$KGCTL" peer add --help >/dev/null 2>&1; then
+  "$KGCTL" peer add laptop --kubeconfig "$K" --allowed-ips 10.5.0.1/32 --keepalive 5 --wg-quick-file "$W/wg0.conf" >/dev/null
+  wg-quick strip "$W/wg0.conf" > "$W/peer.setconf"
+  priv=$(awk '/^PrivateKey/ {print $3}' "$W/wg0.conf")
+  echo "$priv" > "$W/peer.key"
+else
+  wg genkey > "$W/peer.key"
+  cat <<EOF | kc apply -f - >/dev/null
+apiVersion: kilo.squat.ai/v1alpha1
+kind: Peer
+metadata: {name: laptop}
+spec: {allowedIPs: [10.5.0.1/32], publicKey: $(wg pubkey < "$W/peer.key"), persistentKeepalive: 5}
+EOF
+  "$KGCTL" showconf peer laptop --kubeconfig "$K" > "$W/peer.setconf"
+fi
+# The peer's own interface: wireguard-go, configured with plain wg.
+ip netns exec "$(ns peer)" unshare -m --propagation private sh -c '
+  mkdir -p /var/run/wireguard && mount -t tmpfs none /var/run/wireguard
+  WG_PROCESS_FOREGROUND=1 wireguard-go wg0 & pid=$!
+  for i in $(seq 50); do [ -S /var/run/wireguard/wg0.sock ] && break; sleep 0.1; done
+  grep -v "^PrivateKey" "$W/peer.setconf" > "$W/peer.conf"
+  wg setconf wg0 "$W/peer.conf" && wg set wg0 private-key "$W/peer.key"
+  ip addr add 10.5.0.1/32 dev wg0 && ip link set wg0 up
+  ip route add 10.2.0.0/16 dev wg0 && ip route add 10.4.0.0/16 dev wg0
+  wait $pid' > "$W/peer.log" 2>&1 &
+echo $! > "$W/peer.pid"; disown
+start=$SECONDS
+until nsexec peer ping -c1 -W1 -I 10.5.0.1 "${POD[a2]}" >/dev/null 2>&1; do
+  [ $((SECONDS - start)) -ge 60 ] && die "the peer cannot reach a2's pod"
+done
+until nsexec peer ping -c1 -W1 -I 10.5.0.1 "${POD[b1]}" >/dev/null 2>&1; do
+  [ $((SECONDS - start)) -ge 60 ] && die "the peer cannot reach b1's pod"
+done
+report "peer: reaches pods in two locations $((SECONDS - start))s after it started"
+
+log "idle agents: no-op resyncs must write nothing"
+sleep 6
+before=$(for n in "${NODES[@]}"; do metric "$n" kgctl_host_writes_total; done | awk '{s+=$1} END {print s+0}')
+recs_before=$(metric a1 kgctl_reconciles_total)
+sleep 16
+after=$(for n in "${NODES[@]}"; do metric "$n" kgctl_host_writes_total; done | awk '{s+=$1} END {print s+0}')
+recs_after=$(metric a1 kgctl_reconciles_total)
+report "no-op resync: $((after - before)) host writes (netlink + iptables + wireguard) across ${#NODES[@]} agents over $((recs_after - recs_before)) reconciles of a1"
+[ "$after" = "$before" ] || die "idle agents wrote to the host: $before -> $after"
+pid=$(cat "$W/a1.pid")
+rss=$(awk '/VmRSS/ {print $2}' "/proc/$pid/status")
+cpu0=$(awk '{print $14+$15}' "/proc/$pid/stat"); sleep 10; cpu1=$(awk '{print $14+$15}' "/proc/$pid/stat")
+report "idle agent a1: RSS $((rss / 1024)) MiB, CPU $(( (cpu1 - cpu0) * 10 )) ms per 10 s ($(awk -v t=$((cpu1 - cpu0)) 'BEGIN {printf "%.1f", t / 10}')% of one core), resync every 5 s"
+
+log "plan against the live cluster"
+cat > "$W/change.yaml" <<EOF
+apiVersion: v1
+kind: Node
+metadata:
+  name: a2
+  annotations:
+    kilo.squat.ai/leader: "true"
+EOF
+set +e
+"$KGCTL" plan --kubeconfig "$K" -f "$W/change.yaml" --detailed-exitcode > "$W/plan.txt" 2>&1; code=$?
+set -e
+[ $code = 2 ] || { cat "$W/plan.txt" >&2; die "plan exit code $code, want 2 (changes)"; }
+grep -q a2 "$W/plan.txt" || die "plan does not mention a2"
+KGCTL_E2E_KUBECONFIG=$K go -C "$REPO" test -count=1 -run 'Kube' ./pkg/source/ >&2
+
+log "a node joins"
+node_create d1
+start=$SECONDS
+agent_start d1 "$W"
+LIMIT=60 converge a1 b1 c1 d1 >/dev/null || die "d1 did not join"
+report "join: d1's pod reached from every location $((SECONDS - start))s after its agent started"
+
+log "restarting b1's agent must not disturb a2 <-> c1"
+# ping runs for a fixed time (a background job ignores SIGINT).
+nsexec a2 ping -i 0.2 -w 15 -W1 -I "${POD[a2]}" "${POD[c1]}" > "$W/ping.txt" 2>&1 &
+pingpid=$!
+sleep 2
+agent_stop b1 "$W" -KILL
+sleep 1
+agent_start b1 "$W"
+wait $pingpid || true
+LIMIT=60 converge a1 b1 >/dev/null || die "b1 did not come back"
+loss=$(grep -o '[0-9.]*% packet loss' "$W/ping.txt")
+report "restart: a2 -> c1 during b1's agent restart: $loss ($(grep -c 'bytes from' "$W/ping.txt") replies)"
+grep -q ' 0% packet loss' "$W/ping.txt" || die "traffic between a2 and c1 was lost during b1's restart"
+
+log "a broken annotation on a2 leaves the others working"
+kc annotate node a2 kilo.squat.ai/force-endpoint=not-an-endpoint kilo.squat.ai/allowed-location-ips=300.1.1.1/8 --overwrite >/dev/null
+sleep 12
+LIMIT=30 converge a1 b1 c1 d1 >/dev/null || die "the mesh broke after a2's annotation went bad"
+kc get events --field-selector involvedObject.name=a2 -o jsonpath='{.items[*].message}' | grep -q force-endpoint ||
+  die "no Event on node a2 naming the bad annotation"
+report "broken annotation: the other nodes still reach each other; node a2 got an Event naming force-endpoint"
+kc annotate node a2 kilo.squat.ai/force-endpoint- kilo.squat.ai/allowed-location-ips- >/dev/null
+
+log "full granularity"
+ALL=(a1 a2 b1 c1 d1)
+for n in "${ALL[@]}"; do agent_stop "$n" "$W"; done
+for n in "${ALL[@]}"; do agent_start "$n" "$W" --mesh-granularity full; done
+t=$(LIMIT=90 converge "${ALL[@]}") || die "full granularity: pods did not all reach each other"
+report "full granularity: all ${#ALL[@]} nodes' pods reach each other ${t}s after restart"
+
+log "PASS"
+cat "$REPORT"
