@@ -57,8 +57,14 @@ type Root struct {
 // NewRootCommand builds the kgctl command tree.
 func NewRootCommand(name string, streams genericiooptions.IOStreams) *cobra.Command {
 	r := &Root{Name: name, Streams: streams, Kube: genericclioptions.NewConfigFlags(true)}
+	use := name
+	if name != "kgctl" {
+		use = "kilo"
+	}
 	cmd := &cobra.Command{
-		Use:   name,
+		Use: use,
+		// As a kubectl plugin, usage reads "kubectl kilo …".
+		Annotations: map[string]string{cobra.CommandDisplayNameAnnotation: name},
 		Short: "A WireGuard mesh for Kubernetes, compatible with Kilo",
 		Long: name + ` manages a WireGuard mesh between the nodes of a Kubernetes cluster and the
 peers outside it, compatible with Kilo's annotations and Peer resource.

@@ -15,6 +15,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	sigsjson "sigs.k8s.io/json"
 	"sigs.k8s.io/yaml"
 
 	"github.com/kgctl/kgctl/pkg/apis/kilo/v1alpha1"
@@ -164,21 +165,20 @@ func decodeDoc(objs *Objects, raw []byte) error {
 	return nil
 }
 
-// strictJSON decodes and names unknown fields, which are usually typos
-// (allowedIps for allowedIPs) that would otherwise be silently lost.
+// strictJSON decodes as the API server does (case-sensitive field names)
+// and names unknown fields, which are usually typos (allowedIps for
+// allowedIPs) that would otherwise be silently lost.
 func strictJSON(js []byte, into any) error {
-	d := json.NewDecoder(bytes.NewReader(js))
-	d.DisallowUnknownFields()
-	if err := d.Decode(into); err != nil {
-		var name string
+	strict, err := sigsjson.UnmarshalStrict(js, into, sigsjson.DisallowDuplicateFields, sigsjson.DisallowUnknownFields)
+	if err != nil {
+		return err
+	}
+	if len(strict) > 0 {
+		name := ""
 		if m, ok := into.(interface{ GetName() string }); ok {
-			_ = json.Unmarshal(js, into)
 			name = m.GetName()
 		}
-		if name != "" {
-			return fmt.Errorf("%q: %w", name, err)
-		}
-		return err
+		return fmt.Errorf("%q: %w", name, errors.Join(strict...))
 	}
 	return nil
 }
