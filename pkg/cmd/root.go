@@ -65,7 +65,7 @@ func NewRootCommand(name string, streams genericiooptions.IOStreams) *cobra.Comm
 		Use: use,
 		// As a kubectl plugin, usage reads "kubectl kilo …".
 		Annotations: map[string]string{cobra.CommandDisplayNameAnnotation: name},
-		Short: "A WireGuard mesh for Kubernetes, compatible with Kilo",
+		Short:       "A WireGuard mesh for Kubernetes, compatible with Kilo",
 		Long: name + ` manages a WireGuard mesh between the nodes of a Kubernetes cluster and the
 peers outside it, compatible with Kilo's annotations and Peer resource.
 Every read command works against a live cluster or against YAML files (-f).`,
