@@ -5,9 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
-	"path/filepath"
 	"slices"
 
 	"github.com/spf13/cobra"
@@ -256,7 +254,7 @@ func (o *PlanOptions) readChanges() ([]change.Edit, error) {
 	var edits []change.Edit
 	var errs []error
 	for _, p := range o.Changes {
-		files, err := changeFiles(p)
+		files, err := source.Expand(p)
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -285,35 +283,6 @@ func (o *PlanOptions) decodeFile(name string) ([]change.Edit, error) {
 	}
 	defer f.Close()
 	return change.Decode(name, f)
-}
-
-// changeFiles expands a -f argument: a file, "-", or a directory's
-// .yaml, .yml and .json files in name order.
-func changeFiles(p string) ([]string, error) {
-	if p == "-" {
-		return []string{p}, nil
-	}
-	st, err := os.Stat(p)
-	if err != nil {
-		return nil, fmt.Errorf("-f %s: %w", p, errors.Unwrap(err))
-	}
-	if !st.IsDir() {
-		return []string{p}, nil
-	}
-	entries, err := os.ReadDir(p)
-	if err != nil {
-		return nil, fmt.Errorf("-f %s: %w", p, err)
-	}
-	var out []string
-	for _, e := range entries {
-		switch filepath.Ext(e.Name()) {
-		case ".yaml", ".yml", ".json":
-			if e.Type()&fs.ModeType == 0 {
-				out = append(out, filepath.Join(p, e.Name()))
-			}
-		}
-	}
-	return out, nil
 }
 
 // options computes both meshes' settings. nodes are the current Nodes,

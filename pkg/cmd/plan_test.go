@@ -3,6 +3,7 @@ package cmd
 import (
 	"bytes"
 	"fmt"
+	"github.com/kgctl/kgctl/internal/golden"
 	"os"
 	"path/filepath"
 	"strings"
@@ -92,7 +93,7 @@ func runPlanCase(t *testing.T, file, root string) {
 		if w, ok := want[run.name]; !ok {
 			t.Errorf("%s: no %q section (run go test -update)", file, run.name)
 		} else if w != got {
-			t.Errorf("%s: %s output differs:\n%s", file, run.name, lineDiff(w, got))
+			t.Errorf("%s: %s output differs:\n%s", file, run.name, golden.Diff(w, got))
 		}
 	}
 	if *update {

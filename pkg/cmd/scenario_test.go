@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"flag"
 	"fmt"
+	"github.com/kgctl/kgctl/internal/golden"
 	"os"
 	"path/filepath"
 	"strings"
@@ -71,7 +72,7 @@ func runScenario(t *testing.T, file string) {
 		if w, ok := want[c]; !ok {
 			t.Errorf("%s: no golden section for %q (run go test -update)", file, c)
 		} else if w != got {
-			t.Errorf("%s: %s:\n%s", file, c, lineDiff(w, got))
+			t.Errorf("%s: %s:\n%s", file, c, golden.Diff(w, got))
 		}
 	}
 	if *update {
@@ -101,20 +102,3 @@ func runCommand(t *testing.T, line, dir string) string {
 }
 
 // lineDiff shows the lines that differ, for readable failures.
-func lineDiff(want, got string) string {
-	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
-	var b strings.Builder
-	for i := 0; i < len(w) || i < len(g); i++ {
-		var wl, gl string
-		if i < len(w) {
-			wl = w[i]
-		}
-		if i < len(g) {
-			gl = g[i]
-		}
-		if wl != gl {
-			fmt.Fprintf(&b, "line %d:\n-%s\n+%s\n", i+1, wl, gl)
-		}
-	}
-	return b.String()
-}

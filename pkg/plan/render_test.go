@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
+	linediff "github.com/kgctl/kgctl/internal/golden"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -97,26 +98,8 @@ func golden(t *testing.T, name string, got []byte) {
 		t.Fatalf("%v (run go test -update)", err)
 	}
 	if !bytes.Equal(want, got) {
-		t.Errorf("%s differs (run go test -update and review):\n%s", path, lineDiff(string(want), string(got)))
+		t.Errorf("%s differs (run go test -update and review):\n%s", path, linediff.Diff(string(want), string(got)))
 	}
-}
-
-func lineDiff(want, got string) string {
-	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
-	var b strings.Builder
-	for i := 0; i < len(w) || i < len(g); i++ {
-		var wl, gl string
-		if i < len(w) {
-			wl = w[i]
-		}
-		if i < len(g) {
-			gl = g[i]
-		}
-		if wl != gl {
-			b.WriteString("-" + wl + "\n+" + gl + "\n")
-		}
-	}
-	return b.String()
 }
 
 // TestJSONSorted checks the order the format promises: settings, nodes,

@@ -29,7 +29,7 @@ func Files(paths []string, stdin io.Reader) (Objects, error) {
 	var objs Objects
 	var errs []error
 	for _, p := range paths {
-		files, err := expand(p)
+		files, err := Expand(p)
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -43,7 +43,9 @@ func Files(paths []string, stdin io.Reader) (Objects, error) {
 	return objs, errors.Join(errs...)
 }
 
-func expand(p string) ([]string, error) {
+// Expand turns a -f argument into files: "-" (stdin), a file, or a
+// directory's .yaml, .yml and .json files in name order.
+func Expand(p string) ([]string, error) {
 	if p == "-" {
 		return []string{p}, nil
 	}
