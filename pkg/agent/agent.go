@@ -79,6 +79,7 @@ type Options struct {
 // Agent reconciles one node.
 type Agent struct {
 	o          Options
+	publicKey  wireguard.Key
 	lastEvents string
 	// configured are the endpoints the last mesh's nodes and peers
 	// announce, by public key: an endpoint WireGuard learned that differs
@@ -113,7 +114,8 @@ func New(o Options) (*Agent, error) {
 	if o.Metrics == nil {
 		o.Metrics = NewMetrics()
 	}
-	return &Agent{o: o}, nil
+	// Deriving the public key is a scalar multiplication: once, not per reconcile.
+	return &Agent{o: o, publicKey: o.Self.PrivateKey.PublicKey()}, nil
 }
 
 // Run reconciles on every cluster change (debounced) and every resync
@@ -194,7 +196,7 @@ func (a *Agent) published(now time.Time) Published {
 		discovered = learned(d, a.configured)
 	}
 	return Published{
-		PublicKey:   a.o.Self.PrivateKey.PublicKey(),
+		PublicKey:   a.publicKey,
 		InternalIP:  a.o.Self.InternalIP,
 		Endpoint:    a.o.Self.Endpoint,
 		Granularity: a.o.Settings.Granularity,

@@ -3,7 +3,6 @@ package iptables
 import (
 	"net/netip"
 	"slices"
-	"strings"
 )
 
 // NATChain is the nat chain deciding which traffic leaving the mesh is
@@ -125,6 +124,14 @@ type meshBuilder struct {
 	comment string
 	rs      RuleSet
 	seen    map[string]bool
+	// seenPrefix dedups the per-prefix rules without building strings:
+	// a 10,000-node mesh has tens of thousands of them.
+	seenPrefix map[prefixRuleKey]bool
+}
+
+type prefixRuleKey struct {
+	tbl, chain, flag, target string
+	p                        netip.Prefix
 }
 
 // rule adds "<flag> <p> -m comment --comment '<marker>: <why>' -j <target>"
@@ -135,15 +142,15 @@ func (b *meshBuilder) rule(tbl, chain, flag string, p netip.Prefix, why, target 
 		return
 	}
 	p = p.Masked()
-	k := strings.Join([]string{FamilyOf(p).String(), tbl, chain, flag, p.String(), target}, " ")
-	if b.seen[k] {
+	k := prefixRuleKey{tbl: tbl, chain: chain, flag: flag, target: target, p: p}
+	if b.seenPrefix[k] {
 		return
 	}
-	if b.seen == nil {
-		b.seen = map[string]bool{}
+	if b.seenPrefix == nil {
+		b.seenPrefix = map[prefixRuleKey]bool{}
 	}
-	b.seen[k] = true
-	b.add(Rule{
+	b.seenPrefix[k] = true
+	b.rs.Rules = append(b.rs.Rules, Rule{
 		Family: FamilyOf(p),
 		Table:  tbl,
 		Chain:  chain,
