@@ -16,7 +16,9 @@ E2E_PREFIX=${E2E_PREFIX:-kge}
 RT=$E2E_PREFIX-rt
 
 log() { printf '%s [e2e] %s\n' "$(date +%T)" "$*" >&2; }
-die() { log "FAIL: $*"; exit 1; }
+# die records why, so the exit trap can repeat it after the logs (CI shows
+# only the end of the output).
+die() { log "FAIL: $*"; [ -n "${W:-}" ] && echo "$*" > "$W/FAILED"; exit 1; }
 
 ns() { echo "$E2E_PREFIX-$1"; }
 nsexec() { local n; n=$(ns "$1"); shift; ip netns exec "$n" "$@"; }
@@ -166,7 +168,7 @@ reach() { nsexec "$1" ping -c1 -W1 -I "$3" "$2" >/dev/null 2>&1; }
 e2e_down() {
   local d=${1:-}
   if [ -n "$d" ]; then
-    for f in "$d"/*.pid; do [ -e "$f" ] && kill -9 "$(cat "$f")" 2>/dev/null; done
+    for f in "$d"/*.pid; do [ -e "$f" ] && kill -9 "$(cat "$f")" 2>/dev/null || true; done
   fi
   for n in $(ip netns list | awk '{print $1}' | grep "^$E2E_PREFIX-" || true); do
     ip netns pids "$n" 2>/dev/null | xargs -r kill -9 2>/dev/null || true
