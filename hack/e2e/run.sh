@@ -116,28 +116,23 @@ grep -q "$(cat "$W/c1/key" | wg pubkey)" "$W/a1.conf" || die "showconf from the 
 grep -q 'label="c1' "$W/graph.dot" || die "graph from the live cluster lacks c1"
 
 log "a VPN peer configured from the cluster"
-if "$KGCTL" peer add --help >/dev/null 2>&1; then
-  "$KGCTL" peer add laptop --kubeconfig "$K" --allowed-ips 10.5.0.1/32 --keepalive 5 --wg-quick-file "$W/wg0.conf" >/dev/null
-  wg-quick strip "$W/wg0.conf" > "$W/peer.setconf"
-  priv=$(awk '/^PrivateKey/ {print $3}' "$W/wg0.conf")
-  echo "$priv" > "$W/peer.key"
-else
-  wg genkey > "$W/peer.key"
-  cat <<EOF | kc apply -f - >/dev/null
-apiVersion: kilo.squat.ai/v1alpha1
-kind: Peer
-metadata: {name: laptop}
-spec: {allowedIPs: [10.5.0.1/32], publicKey: $(wg pubkey < "$W/peer.key"), persistentKeepalive: 5}
-EOF
-  "$KGCTL" showconf peer laptop --kubeconfig "$K" > "$W/peer.setconf"
-fi
+# A server dry run must leave nothing behind in a real API server.
+"$KGCTL" peer add watch --kubeconfig "$K" --dry-run=server > /dev/null 2>&1 || die "peer add --dry-run=server failed"
+kc get peer watch >/dev/null 2>&1 && die "peer add --dry-run=server created the Peer"
+# The client's file exactly as peer add writes it: the address comes from
+# --peer-cidr; wg-quick strip must accept it.
+"$KGCTL" peer add laptop --kubeconfig "$K" --keepalive 5 --wg-quick-file "$W/wg0.conf" 2>/dev/null
+[ "$(stat -c %a "$W/wg0.conf")" = 600 ] || die "wg-quick file is not mode 0600"
+wg-quick strip "$W/wg0.conf" > "$W/peer.setconf" || die "wg-quick strip refused peer add's file"
+addr=$(awk -F' = ' '/^Address/ {print $2}' "$W/wg0.conf")
+[ "$addr" = 10.5.0.1/32 ] || die "peer add picked $addr, want 10.5.0.1/32"
+"$KGCTL" peer list --kubeconfig "$K" | grep -q '^laptop .*10.5.0.1/32' || die "peer list lacks laptop"
 # The peer's own interface: wireguard-go, configured with plain wg.
 ip netns exec "$(ns peer)" unshare -m --propagation private sh -c '
   mkdir -p /var/run/wireguard && mount -t tmpfs none /var/run/wireguard
   WG_PROCESS_FOREGROUND=1 wireguard-go wg0 & pid=$!
   for i in $(seq 50); do [ -S /var/run/wireguard/wg0.sock ] && break; sleep 0.1; done
-  grep -v "^PrivateKey" "$W/peer.setconf" > "$W/peer.conf"
-  wg setconf wg0 "$W/peer.conf" && wg set wg0 private-key "$W/peer.key"
+  wg setconf wg0 "$W/peer.setconf"
   ip addr add 10.5.0.1/32 dev wg0 && ip link set wg0 up
   ip route add 10.2.0.0/16 dev wg0 && ip route add 10.4.0.0/16 dev wg0
   wait $pid' > "$W/peer.log" 2>&1 &
@@ -217,6 +212,15 @@ for n in "${ALL[@]}"; do agent_stop "$n" "$W"; done
 for n in "${ALL[@]}"; do agent_start "$n" "$W" --mesh-granularity full; done
 t=$(LIMIT=90 converge "${ALL[@]}") || die "full granularity: pods did not all reach each other"
 report "full granularity: all ${#ALL[@]} nodes' pods reach each other ${t}s after restart"
+
+log "peer remove: the agents drop the peer"
+"$KGCTL" peer remove laptop --kubeconfig "$K" >/dev/null
+start=$SECONDS
+while nsexec peer ping -c1 -W1 -I 10.5.0.1 "${POD[a2]}" >/dev/null 2>&1; do
+  [ $((SECONDS - start)) -ge 30 ] && die "the removed peer still reaches a2's pod after 30s"
+  sleep 0.5
+done
+report "peer remove: the removed peer lost access $((SECONDS - start))s after peer remove"
 
 log "--clean-up removes everything the agent made"
 agent_stop d1 "$W"

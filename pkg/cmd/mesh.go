@@ -89,11 +89,11 @@ func (r *Root) Objects(ctx context.Context, files []string) (source.Objects, err
 	if len(files) > 0 {
 		return source.Files(files, r.Streams.In)
 	}
-	cfg, err := r.Kube.ToRESTConfig()
+	c, err := r.Clients()
 	if err != nil {
 		return source.Objects{}, fmt.Errorf("no cluster to read from (use -f FILE to read manifests): %w", err)
 	}
-	return source.Kube(ctx, cfg)
+	return source.Kube(ctx, c)
 }
 
 // LoadMesh reads the objects and computes the mesh.

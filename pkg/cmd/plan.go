@@ -242,11 +242,11 @@ func (o *PlanOptions) current(ctx context.Context) (source.Objects, error) {
 		}
 		return objs, nil
 	}
-	cfg, err := o.root.Kube.ToRESTConfig()
+	c, err := o.root.Clients()
 	if err != nil {
 		return source.Objects{}, fmt.Errorf("no cluster to read the current state from (use --current PATH to read manifests): %w", err)
 	}
-	return source.Kube(ctx, cfg)
+	return source.Kube(ctx, c)
 }
 
 // readChanges decodes every change document, in the order given.

@@ -11,6 +11,9 @@ import (
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/kgctl/kgctl/pkg/source"
+	"github.com/kgctl/kgctl/pkg/wireguard"
 )
 
 // ExitError carries an exit code other than 1 (plan's --detailed-exitcode).
@@ -52,11 +55,35 @@ type Root struct {
 	Name    string
 	Streams genericiooptions.IOStreams
 	Kube    *genericclioptions.ConfigFlags
+	// NewClients connects to the cluster; tests replace it with fakes.
+	NewClients func() (source.Clients, error)
+	// GenerateKey makes WireGuard keys; tests make them repeatable.
+	GenerateKey func() (wireguard.Key, error)
+}
+
+// Clients connects to the cluster the kubectl-style flags name.
+func (r *Root) Clients() (source.Clients, error) {
+	if r.NewClients != nil {
+		return r.NewClients()
+	}
+	cfg, err := r.Kube.ToRESTConfig()
+	if err != nil {
+		return source.Clients{}, err
+	}
+	return source.NewClients(cfg)
 }
 
 // NewRootCommand builds the kgctl command tree.
 func NewRootCommand(name string, streams genericiooptions.IOStreams) *cobra.Command {
-	r := &Root{Name: name, Streams: streams, Kube: genericclioptions.NewConfigFlags(true)}
+	return newRootCommand(&Root{Name: name, Streams: streams})
+}
+
+func newRootCommand(r *Root) *cobra.Command {
+	name, streams := r.Name, r.Streams
+	r.Kube = genericclioptions.NewConfigFlags(true)
+	if r.GenerateKey == nil {
+		r.GenerateKey = wireguard.GeneratePrivateKey
+	}
 	use := name
 	if name != "kgctl" {
 		use = "kilo"

@@ -8,6 +8,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -15,40 +16,72 @@ import (
 	"github.com/kgctl/kgctl/pkg/apis/kilo/v1alpha1"
 )
 
-// Kube lists Nodes and Peers from a live cluster. A cluster without the
-// Peer CRD has no peers; that is not an error.
-func Kube(ctx context.Context, cfg *rest.Config) (Objects, error) {
-	var objs Objects
+// Clients reach a cluster: the typed client for Nodes, the dynamic one
+// for Peers (no generated clientset for one CRD).
+type Clients struct {
+	Kube    kubernetes.Interface
+	Dynamic dynamic.Interface
+}
+
+// NewClients connects both clients to cfg.
+func NewClients(cfg *rest.Config) (Clients, error) {
 	cs, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
-		return objs, fmt.Errorf("kubernetes client: %w", err)
+		return Clients{}, fmt.Errorf("kubernetes client: %w", err)
 	}
-	nodes, err := cs.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+	dc, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		return Clients{}, fmt.Errorf("dynamic client: %w", err)
+	}
+	return Clients{Kube: cs, Dynamic: dc}, nil
+}
+
+// Kube lists Nodes and Peers from a live cluster. A cluster without the
+// Peer CRD has no peers; that is not an error.
+func Kube(ctx context.Context, c Clients) (Objects, error) {
+	var objs Objects
+	nodes, err := c.Kube.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
 	if err != nil {
 		return objs, fmt.Errorf("list nodes: %w", err)
 	}
 	for i := range nodes.Items {
 		objs.Nodes = append(objs.Nodes, &nodes.Items[i])
 	}
-	dc, err := dynamic.NewForConfig(cfg)
-	if err != nil {
-		return objs, fmt.Errorf("dynamic client: %w", err)
-	}
+	objs.Peers, err = KubePeers(ctx, c.Dynamic)
+	return objs, err
+}
+
+// KubePeers lists the cluster's Peers; none when the CRD is not installed.
+func KubePeers(ctx context.Context, dc dynamic.Interface) ([]*v1alpha1.Peer, error) {
+	var out []*v1alpha1.Peer
 	peers, err := dc.Resource(v1alpha1.PeerGVR).List(ctx, metav1.ListOptions{})
 	if err != nil {
 		if meta.IsNoMatchError(err) || isNotFound(err) {
-			return objs, nil
+			return nil, nil
 		}
-		return objs, fmt.Errorf("list peers.%s: %w", v1alpha1.GroupName, err)
+		return nil, fmt.Errorf("list peers.%s: %w", v1alpha1.GroupName, err)
 	}
 	for i := range peers.Items {
 		p, err := PeerFromUnstructured(peers.Items[i].Object)
 		if err != nil {
-			return objs, fmt.Errorf("Peer %q: %w", peers.Items[i].GetName(), err)
+			return out, fmt.Errorf("Peer %q: %w", peers.Items[i].GetName(), err)
 		}
-		objs.Peers = append(objs.Peers, p)
+		out = append(out, p)
 	}
-	return objs, nil
+	return out, nil
+}
+
+// PeerToUnstructured converts a Peer for the dynamic client.
+func PeerToUnstructured(p *v1alpha1.Peer) (*unstructured.Unstructured, error) {
+	b, err := json.Marshal(p)
+	if err != nil {
+		return nil, err
+	}
+	u := &unstructured.Unstructured{}
+	if err := u.UnmarshalJSON(b); err != nil {
+		return nil, err
+	}
+	return u, nil
 }
 
 // PeerFromUnstructured converts a dynamic client's object into a Peer.

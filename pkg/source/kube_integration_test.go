@@ -59,7 +59,11 @@ func TestKubeRoundTrip(t *testing.T) {
 	}
 	t.Cleanup(func() { dc.Resource(v1alpha1.PeerGVR).Delete(context.Background(), name, metav1.DeleteOptions{}) })
 
-	objs, err := Kube(ctx, cfg)
+	clients, err := NewClients(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	objs, err := Kube(ctx, clients)
 	if err != nil {
 		t.Fatal(err)
 	}

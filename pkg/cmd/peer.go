@@ -1,0 +1,577 @@
+package cmd
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/mdp/qrterminal/v3"
+	"github.com/spf13/cobra"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/validation"
+	"rsc.io/qr"
+
+	"github.com/kgctl/kgctl/pkg/apis/kilo/v1alpha1"
+	"github.com/kgctl/kgctl/pkg/peer"
+	"github.com/kgctl/kgctl/pkg/source"
+	"github.com/kgctl/kgctl/pkg/wireguard"
+)
+
+func init() { subcommands = append(subcommands, newPeerCommand) }
+
+func newPeerCommand(r *Root) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "peer",
+		Short: "Add, list and remove VPN peers (Kilo Peer resources)",
+		Long: `Manage the machines outside the cluster that join the mesh as WireGuard
+peers: laptops, phones, site gateways, other clusters.`,
+	}
+	cmd.AddCommand(newPeerAddCommand(r), newPeerListCommand(r), newPeerRemoveCommand(r))
+	return cmd
+}
+
+// Dry-run modes, as kubectl names them.
+const (
+	dryRunNone   = "none"
+	dryRunClient = "client"
+	dryRunServer = "server"
+)
+
+// PeerAddOptions are the options of `peer add NAME`.
+type PeerAddOptions struct {
+	Mesh         MeshFlags
+	PeerCIDR     string
+	AllowedIPs   []string
+	Address      []string
+	Endpoint     string
+	Keepalive    int
+	PresharedKey bool
+	DNS          []string
+	MTU          int
+	DryRun       string
+	Output       string
+	WGQuickFile  string
+	Force        bool
+	QR           bool
+
+	req  peer.Request
+	pool netip.Prefix
+	root *Root
+}
+
+func newPeerAddCommand(r *Root) *cobra.Command {
+	o := &PeerAddOptions{root: r}
+	cmd := &cobra.Command{
+		Use:   "add NAME",
+		Short: "Create a Peer and print a ready wg-quick file for it",
+		Long: `Generate a WireGuard keypair locally, pick a free address for the new peer
+(or take --allowed-ips), create the Peer resource in the cluster, and write
+a wg-quick file the new client can use as is: its private key, its address,
+and one [Peer] section per segment of the mesh with endpoints and allowed IPs.
+
+The private key is never sent to the cluster; it exists only in the wg-quick
+file. That file goes to stdout, or to --wg-quick-file with mode 0600.`,
+		Example: fmt.Sprintf(`  # A laptop: the next free address of 10.5.0.0/24, config to a file
+  %[1]s peer add laptop --wg-quick-file laptop.conf
+  # A phone: scan the QR code with the WireGuard app
+  %[1]s peer add phone --qr
+  # Review first: print the Peer, create nothing, config to a file
+  %[1]s peer add laptop --dry-run=client -o yaml --wg-quick-file laptop.conf
+  # Against manifests instead of a cluster (implies --dry-run=client)
+  %[1]s peer add laptop -f testdata/example`, r.Name),
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := o.Complete(cmd, args); err != nil {
+				return err
+			}
+			return o.Run(cmd.Context())
+		},
+	}
+	o.Mesh.AddFlags(cmd.Flags())
+	f := cmd.Flags()
+	f.StringVar(&o.PeerCIDR, "peer-cidr", "10.5.0.0/24", "pool the peer's address is taken from when --allowed-ips is not given")
+	f.StringSliceVar(&o.AllowedIPs, "allowed-ips", nil, "CIDRs the mesh routes to the peer (default: the next free address of --peer-cidr)")
+	f.StringSliceVar(&o.Address, "address", nil, "the client's interface address in the wg-quick file (default: the single addresses among the allowed IPs)")
+	f.StringVar(&o.Endpoint, "endpoint", "", "host:port where the nodes reach the peer, for a peer that listens (a site gateway); roaming clients have none")
+	f.IntVar(&o.Keepalive, "keepalive", 25, "persistent keepalive in seconds, so a client behind NAT stays reachable (0 disables)")
+	f.BoolVar(&o.PresharedKey, "preshared-key", false, "also generate a preshared key (stored in the Peer and the wg-quick file)")
+	f.StringSliceVar(&o.DNS, "dns", nil, "DNS servers for the wg-quick file (e.g. the cluster DNS service IP)")
+	f.IntVar(&o.MTU, "mtu", 0, "MTU for the wg-quick file (0: let wg-quick decide)")
+	f.StringVar(&o.DryRun, "dry-run", dryRunNone, `"none" creates the Peer; "client" only prints; "server" asks the API server to validate without persisting`)
+	f.StringVarP(&o.Output, "output", "o", "", "print the Peer object as yaml or json (the wg-quick file then needs --wg-quick-file)")
+	f.StringVar(&o.WGQuickFile, "wg-quick-file", "-", "where the client's wg-quick file goes, written with mode 0600 (- for stdout)")
+	f.BoolVar(&o.Force, "force", false, "overwrite an existing --wg-quick-file")
+	f.BoolVar(&o.QR, "qr", false, "print the wg-quick file as a QR code for the WireGuard mobile apps")
+	return cmd
+}
+
+// Complete validates the flags into a request, before anything is read
+// or generated.
+func (o *PeerAddOptions) Complete(cmd *cobra.Command, args []string) error {
+	name := args[0]
+	if errs := validation.IsDNS1123Subdomain(name); len(errs) > 0 {
+		return fmt.Errorf("peer name %q: %s", name, strings.Join(errs, "; "))
+	}
+	o.req.Name = name
+	if len(o.Mesh.Files) > 0 {
+		switch {
+		case !cmd.Flags().Changed("dry-run"):
+			o.DryRun = dryRunClient
+		case o.DryRun != dryRunClient:
+			return fmt.Errorf("--dry-run=%s needs a cluster; with -f only --dry-run=client works", o.DryRun)
+		}
+	}
+	switch o.DryRun {
+	case dryRunNone, dryRunClient, dryRunServer:
+	default:
+		return fmt.Errorf("--dry-run: unknown mode %q: want none, client or server", o.DryRun)
+	}
+	switch o.Output {
+	case "", "yaml", "json":
+	default:
+		return fmt.Errorf("--output: unknown format %q: want yaml or json", o.Output)
+	}
+	if o.WGQuickFile == "" {
+		return fmt.Errorf("--wg-quick-file: empty path (use - for stdout)")
+	}
+	if o.Output != "" && o.WGQuickFile == "-" {
+		return fmt.Errorf("-o %s prints the Peer on stdout: give --wg-quick-file PATH for the client's configuration", o.Output)
+	}
+	if o.QR && o.Output != "" {
+		return fmt.Errorf("--qr and -o both print on stdout: choose one")
+	}
+	var err error
+	if o.req.AllowedIPs, err = parsePrefixes("--allowed-ips", o.AllowedIPs); err != nil {
+		return err
+	}
+	if o.req.Address, err = parsePrefixes("--address", o.Address); err != nil {
+		return err
+	}
+	if len(o.req.AllowedIPs) == 0 {
+		if o.pool, err = netip.ParsePrefix(o.PeerCIDR); err != nil {
+			return fmt.Errorf("--peer-cidr: %q is not a CIDR", o.PeerCIDR)
+		}
+		o.pool = o.pool.Masked()
+	}
+	if o.Endpoint != "" {
+		if o.req.Endpoint, err = wireguard.ParseEndpoint(o.Endpoint); err != nil {
+			return fmt.Errorf("--endpoint: %w", err)
+		}
+	}
+	if o.Keepalive < 0 || o.Keepalive > 65535 {
+		return fmt.Errorf("--keepalive: %d is not whole seconds in 0-65535", o.Keepalive)
+	}
+	o.req.Keepalive = time.Duration(o.Keepalive) * time.Second
+	for _, d := range o.DNS {
+		if strings.TrimSpace(d) == "" {
+			return fmt.Errorf("--dns: empty entry")
+		}
+		o.req.DNS = append(o.req.DNS, strings.TrimSpace(d))
+	}
+	if o.MTU < 0 || o.MTU > 65535 {
+		return fmt.Errorf("--mtu: %d is out of range", o.MTU)
+	}
+	o.req.MTU = o.MTU
+	s, err := o.Mesh.Settings()
+	o.req.ServiceCIDRs = s.ServiceCIDRs
+	return err
+}
+
+// Run reads the mesh, prepares the peer and its client file, creates the
+// Peer, then writes the file. The file is opened first so a path that
+// cannot be written fails before the cluster changes, and removed again
+// if creating the Peer fails, so no key outlives a failed add.
+func (o *PeerAddOptions) Run(ctx context.Context) error {
+	opts, err := o.Mesh.Options()
+	if err != nil {
+		return err
+	}
+	objs, err := o.root.Objects(ctx, o.Mesh.Files)
+	if err != nil {
+		return err
+	}
+	for _, p := range objs.Peers {
+		if p.Name == o.req.Name {
+			return fmt.Errorf("Peer %q already exists (remove it first with %s peer remove %s)", o.req.Name, o.root.Name, o.req.Name)
+		}
+	}
+	current, _, err := source.Build(objs, opts)
+	if err != nil {
+		return err
+	}
+	claims := peer.Claims(current)
+	if len(o.req.AllowedIPs) == 0 {
+		if sub := current.Settings.Subnet; o.pool.Overlaps(sub) {
+			return fmt.Errorf("--peer-cidr %s overlaps the WireGuard subnet %s (--subnet): leaders' addresses come from there", o.pool, sub)
+		}
+		a, err := peer.FreeAddress(o.pool, claims)
+		if err != nil {
+			return fmt.Errorf("--peer-cidr: %w (give --allowed-ips, or a larger --peer-cidr)", err)
+		}
+		o.req.AllowedIPs = []netip.Prefix{a}
+	} else {
+		for _, a := range o.req.AllowedIPs {
+			if c, ok := peer.Conflict(a, claims); ok {
+				return fmt.Errorf("--allowed-ips: %s overlaps %s of %s: the mesh would route it twice", a, c.Prefix, c.Owner)
+			}
+		}
+	}
+	if o.req.PrivateKey, err = o.root.GenerateKey(); err != nil {
+		return fmt.Errorf("generate key: %w", err)
+	}
+	if o.PresharedKey {
+		k, err := o.root.GenerateKey()
+		if err != nil {
+			return fmt.Errorf("generate preshared key: %w", err)
+		}
+		o.req.PresharedKey = &k
+	}
+	res := o.req.Resource()
+	objs.Peers = append(objs.Peers, res)
+	next, _, err := source.Build(objs, opts)
+	if err != nil {
+		return err
+	}
+	client, err := peer.ClientConfig(next, o.req)
+	if err != nil {
+		return err
+	}
+	var quick bytes.Buffer
+	if err := wireguard.WriteQuick(&quick, client); err != nil {
+		return err
+	}
+
+	var qrText string
+	if o.QR {
+		// Comments cost QR capacity and the apps ignore them.
+		qrText = stripComments(quick.String())
+		if _, err := qr.Encode(qrText, qr.L); err != nil {
+			return fmt.Errorf("--qr: the configuration (%d bytes) does not fit in a QR code: %v; use --wg-quick-file", len(qrText), err)
+		}
+	}
+
+	out, commit, abort, err := o.openOutput()
+	if err != nil {
+		return err
+	}
+	if err := o.create(ctx, res); err != nil {
+		abort()
+		return err
+	}
+	if o.Output != "" {
+		if err := writeObject(o.root.Streams.Out, o.Output, res); err != nil {
+			abort()
+			return err
+		}
+	}
+	if o.QR {
+		qrterminal.GenerateWithConfig(qrText, qrterminal.Config{
+			Level: qrterminal.L, Writer: o.root.Streams.Out, HalfBlocks: true,
+			BlackChar: qrterminal.BLACK_BLACK, WhiteBlackChar: qrterminal.WHITE_BLACK,
+			WhiteChar: qrterminal.WHITE_WHITE, BlackWhiteChar: qrterminal.BLACK_WHITE, QuietZone: 1,
+		})
+	}
+	if out != nil {
+		if _, err := out.Write(quick.Bytes()); err != nil {
+			abort()
+			return fmt.Errorf("--wg-quick-file %s: %w", o.WGQuickFile, err)
+		}
+	}
+	if err := commit(); err != nil {
+		return fmt.Errorf("--wg-quick-file %s: %w", o.WGQuickFile, err)
+	}
+	o.status()
+	return nil
+}
+
+// openOutput opens where the wg-quick file goes. With --qr and stdout,
+// the QR code replaces the text.
+func (o *PeerAddOptions) openOutput() (w io.Writer, commit func() error, abort func(), err error) {
+	nop := func() error { return nil }
+	if o.WGQuickFile == "-" {
+		if o.QR {
+			return nil, nop, func() {}, nil
+		}
+		return o.root.Streams.Out, nop, func() {}, nil
+	}
+	flags := os.O_WRONLY | os.O_CREATE | os.O_EXCL
+	if o.Force {
+		flags = os.O_WRONLY | os.O_CREATE | os.O_TRUNC
+	}
+	f, err := os.OpenFile(o.WGQuickFile, flags, 0o600)
+	if err != nil {
+		if errors.Is(err, os.ErrExist) {
+			return nil, nil, nil, fmt.Errorf("--wg-quick-file %s already exists (use --force to overwrite)", o.WGQuickFile)
+		}
+		return nil, nil, nil, fmt.Errorf("--wg-quick-file: %w", err)
+	}
+	// O_TRUNC keeps an existing file's mode: the key must not be readable.
+	if err := f.Chmod(0o600); err != nil {
+		f.Close()
+		return nil, nil, nil, fmt.Errorf("--wg-quick-file: %w", err)
+	}
+	abort = func() { f.Close(); os.Remove(o.WGQuickFile) }
+	commit = func() error {
+		if err := f.Sync(); err != nil {
+			abort()
+			return err
+		}
+		return f.Close()
+	}
+	return f, commit, abort, nil
+}
+
+// create sends the Peer to the cluster, unless this is a client dry run.
+func (o *PeerAddOptions) create(ctx context.Context, res *v1alpha1.Peer) error {
+	if o.DryRun == dryRunClient {
+		return nil
+	}
+	c, err := o.root.Clients()
+	if err != nil {
+		return fmt.Errorf("no cluster to create the Peer in (use --dry-run=client to only print): %w", err)
+	}
+	u, err := source.PeerToUnstructured(res)
+	if err != nil {
+		return err
+	}
+	opts := metav1.CreateOptions{FieldManager: "kgctl"}
+	if o.DryRun == dryRunServer {
+		opts.DryRun = []string{metav1.DryRunAll}
+	}
+	if _, err := c.Dynamic.Resource(v1alpha1.PeerGVR).Create(ctx, u, opts); err != nil {
+		if apierrors.IsAlreadyExists(err) {
+			return fmt.Errorf("Peer %q already exists (remove it first with %s peer remove %s)", res.Name, o.root.Name, res.Name)
+		}
+		return fmt.Errorf("create Peer %q: %w", res.Name, err)
+	}
+	return nil
+}
+
+// status tells, on stderr, what happened and where the config went.
+func (o *PeerAddOptions) status() {
+	w := o.root.Streams.ErrOut
+	what := "created"
+	switch o.DryRun {
+	case dryRunClient:
+		what = "prepared (dry run: not created)"
+	case dryRunServer:
+		what = "validated by the server (dry run: not created)"
+	}
+	fmt.Fprintf(w, "peer.%s/%s %s, allowed IPs %s\n", v1alpha1.GroupName, o.req.Name, what, joinStrings(o.req.AllowedIPs))
+	if o.WGQuickFile != "-" {
+		fmt.Fprintf(w, "wg-quick configuration written to %s (mode 0600; it holds the private key)\n", o.WGQuickFile)
+	}
+}
+
+// PeerListOptions are the options of `peer list`.
+type PeerListOptions struct {
+	Files  []string
+	Output string
+	root   *Root
+}
+
+func newPeerListCommand(r *Root) *cobra.Command {
+	o := &PeerListOptions{root: r}
+	cmd := &cobra.Command{
+		Use:     "list",
+		Aliases: []string{"ls"},
+		Short:   "List the Peers",
+		Example: fmt.Sprintf(`  %[1]s peer list
+  %[1]s peer list -f testdata/example -o yaml`, r.Name),
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			switch o.Output {
+			case "", "wide", "yaml", "json", "name":
+			default:
+				return fmt.Errorf("--output: unknown format %q: want wide, yaml, json or name", o.Output)
+			}
+			return o.Run(cmd.Context())
+		},
+	}
+	cmd.Flags().StringArrayVarP(&o.Files, "filename", "f", nil, "read Peers from YAML/JSON files or directories instead of a cluster (repeatable; - for stdin)")
+	cmd.Flags().StringVarP(&o.Output, "output", "o", "", "output format: wide, yaml, json or name (default: a table)")
+	return cmd
+}
+
+// Run lists the Peers, sorted by name.
+func (o *PeerListOptions) Run(ctx context.Context) error {
+	var peers []*v1alpha1.Peer
+	if len(o.Files) > 0 {
+		objs, err := source.Files(o.Files, o.root.Streams.In)
+		if err != nil {
+			return err
+		}
+		peers = objs.Peers
+	} else {
+		c, err := o.root.Clients()
+		if err != nil {
+			return fmt.Errorf("no cluster to read from (use -f FILE to read manifests): %w", err)
+		}
+		if peers, err = source.KubePeers(ctx, c.Dynamic); err != nil {
+			return err
+		}
+	}
+	objs := source.Objects{Peers: peers}
+	objs.Sort()
+	w := o.root.Streams.Out
+	switch o.Output {
+	case "yaml", "json":
+		l := &v1alpha1.PeerList{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "List"}, Items: make([]v1alpha1.Peer, len(objs.Peers))}
+		for i, p := range objs.Peers {
+			l.Items[i] = *p
+			l.Items[i].APIVersion = v1alpha1.SchemeGroupVersion.String()
+			l.Items[i].Kind = v1alpha1.PeerKind
+		}
+		return writeObject(w, o.Output, l)
+	case "name":
+		for _, p := range objs.Peers {
+			fmt.Fprintf(w, "peer.%s/%s\n", v1alpha1.GroupName, p.Name)
+		}
+		return nil
+	}
+	if len(objs.Peers) == 0 {
+		fmt.Fprintln(o.root.Streams.ErrOut, "No peers found.")
+		return nil
+	}
+	tw := tabwriter.NewWriter(w, 0, 8, 3, ' ', 0)
+	header := "NAME\tALLOWED IPS\tENDPOINT\tKEEPALIVE"
+	if o.Output == "wide" {
+		header += "\tPUBLIC KEY\tPRESHARED KEY"
+	}
+	fmt.Fprintln(tw, header)
+	for _, p := range objs.Peers {
+		ep := "<none>"
+		if e := p.Spec.Endpoint; e != nil {
+			ep = wireguard.Endpoint{DNS: e.DNS, Port: uint16(e.Port)}.String()
+			if e.IP != "" {
+				if a, err := netip.ParseAddr(e.IP); err == nil {
+					ep = netip.AddrPortFrom(a, uint16(e.Port)).String()
+				}
+			}
+		}
+		ka := "<none>"
+		if p.Spec.PersistentKeepalive > 0 {
+			ka = fmt.Sprintf("%ds", p.Spec.PersistentKeepalive)
+		}
+		line := fmt.Sprintf("%s\t%s\t%s\t%s", p.Name, strings.Join(p.Spec.AllowedIPs, ","), ep, ka)
+		if o.Output == "wide" {
+			psk := "<none>"
+			if p.Spec.PresharedKey != "" {
+				psk = "<set>" // a secret: never printed
+			}
+			line += "\t" + p.Spec.PublicKey + "\t" + psk
+		}
+		fmt.Fprintln(tw, line)
+	}
+	return tw.Flush()
+}
+
+// PeerRemoveOptions are the options of `peer remove NAME...`.
+type PeerRemoveOptions struct {
+	DryRun         string
+	IgnoreNotFound bool
+	root           *Root
+}
+
+func newPeerRemoveCommand(r *Root) *cobra.Command {
+	o := &PeerRemoveOptions{root: r}
+	cmd := &cobra.Command{
+		Use:     "remove NAME...",
+		Aliases: []string{"rm", "delete"},
+		Short:   "Delete Peers from the cluster",
+		Example: fmt.Sprintf(`  %[1]s peer remove laptop phone`, r.Name),
+		Args:    cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			switch o.DryRun {
+			case dryRunNone, dryRunClient, dryRunServer:
+			default:
+				return fmt.Errorf("--dry-run: unknown mode %q: want none, client or server", o.DryRun)
+			}
+			return o.Run(cmd.Context(), args)
+		},
+	}
+	cmd.Flags().StringVar(&o.DryRun, "dry-run", dryRunNone, `"none" deletes; "client" only says what would go; "server" asks the API server to validate the deletion`)
+	cmd.Flags().BoolVar(&o.IgnoreNotFound, "ignore-not-found", false, "a Peer that does not exist is not an error")
+	return cmd
+}
+
+// Run deletes each Peer; it goes on after a failure and reports them all.
+func (o *PeerRemoveOptions) Run(ctx context.Context, names []string) error {
+	c, err := o.root.Clients()
+	if err != nil {
+		return fmt.Errorf("no cluster to remove Peers from: %w", err)
+	}
+	opts := metav1.DeleteOptions{}
+	if o.DryRun == dryRunServer {
+		opts.DryRun = []string{metav1.DryRunAll}
+	}
+	var errs []error
+	for _, name := range names {
+		res := c.Dynamic.Resource(v1alpha1.PeerGVR)
+		if o.DryRun == dryRunClient {
+			_, err = res.Get(ctx, name, metav1.GetOptions{})
+		} else {
+			err = res.Delete(ctx, name, opts)
+		}
+		switch {
+		case apierrors.IsNotFound(err):
+			if !o.IgnoreNotFound {
+				errs = append(errs, fmt.Errorf("Peer %q not found", name))
+			}
+		case err != nil:
+			errs = append(errs, fmt.Errorf("Peer %q: %w", name, err))
+		default:
+			suffix := ""
+			if o.DryRun != dryRunNone {
+				suffix = fmt.Sprintf(" (dry run: %s)", o.DryRun)
+			}
+			fmt.Fprintf(o.root.Streams.Out, "peer.%s/%s deleted%s\n", v1alpha1.GroupName, name, suffix)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// stripComments drops comment and blank lines of an INI file.
+func stripComments(s string) string {
+	var b strings.Builder
+	for line := range strings.Lines(s) {
+		if t := strings.TrimSpace(line); t == "" || strings.HasPrefix(t, "#") {
+			continue
+		}
+		b.WriteString(line)
+	}
+	return b.String()
+}
+
+func parsePrefixes(flag string, in []string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, s := range in {
+		s = strings.TrimSpace(s)
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			if a, aerr := netip.ParseAddr(s); aerr == nil {
+				p = netip.PrefixFrom(a, a.BitLen())
+			} else {
+				return nil, fmt.Errorf("%s: %q is not a CIDR or an IP address", flag, s)
+			}
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
+}
+
+func joinStrings[T fmt.Stringer](xs []T) string {
+	s := make([]string, len(xs))
+	for i, x := range xs {
+		s[i] = x.String()
+	}
+	return strings.Join(s, ",")
+}
