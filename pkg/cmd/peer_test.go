@@ -95,19 +95,7 @@ func (f *fakeCluster) peerNames(t *testing.T) []string {
 
 func checkGolden(t *testing.T, path, got string) {
 	t.Helper()
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update)", err)
-	}
-	if d := golden.Diff(string(want), got); d != "" {
-		t.Errorf("%s differs (run go test -update to accept):\n%s", path, d)
-	}
+	golden.File(t, path, got, *update)
 }
 
 // The wg-quick file and the Peer for the shipped example, from files.

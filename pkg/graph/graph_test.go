@@ -6,11 +6,12 @@ import (
 	"errors"
 	"flag"
 	"net/netip"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/kgctl/kgctl/internal/golden"
 
 	"github.com/kgctl/kgctl/pkg/topology"
 	"github.com/kgctl/kgctl/pkg/wireguard"
@@ -69,17 +70,7 @@ func TestWrite(t *testing.T) {
 					t.Fatal("output is not deterministic")
 				}
 			}
-			golden := filepath.Join("testdata", name+".dot")
-			if *update {
-				os.WriteFile(golden, first.Bytes(), 0o644)
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if first.String() != string(want) {
-				t.Errorf("%s differs from the golden file (go test -update):\n%s", golden, first.String())
-			}
+			golden.File(t, filepath.Join("testdata", name+".dot"), first.String(), *update)
 			if _, err := exec.LookPath("dot"); err == nil {
 				svg, err := SVG(context.Background(), first.Bytes(), "dot")
 				if err != nil || !strings.Contains(string(svg), "<svg") {

@@ -4,13 +4,13 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
-	linediff "github.com/kgctl/kgctl/internal/golden"
 	"net/netip"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	linediff "github.com/kgctl/kgctl/internal/golden"
 
 	"github.com/kgctl/kgctl/pkg/topology"
 )
@@ -86,20 +86,7 @@ func stripANSI(s string) string {
 
 func golden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update)", err)
-	}
-	if !bytes.Equal(want, got) {
-		t.Errorf("%s differs (run go test -update and review):\n%s", path, linediff.Diff(string(want), string(got)))
-	}
+	linediff.File(t, filepath.Join("testdata", name), string(got), *update)
 }
 
 // TestJSONSorted checks the order the format promises: settings, nodes,

@@ -2,12 +2,11 @@ package iptables
 
 import (
 	"net/netip"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/google/go-cmp/cmp"
+	goldenfile "github.com/kgctl/kgctl/internal/golden"
 )
 
 func prefixes(ss ...string) []netip.Prefix {
@@ -87,22 +86,7 @@ func TestMeshRulesFamilies(t *testing.T) {
 // golden compares got with the golden file, or rewrites it with -update.
 func golden(t *testing.T, path, got string) {
 	t.Helper()
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if diff := cmp.Diff(string(want), got); diff != "" {
-		t.Errorf("%s (-want +got):\n%s", path, diff)
-	}
+	goldenfile.File(t, path, got, *update)
 }
 
 // TestMeshRulesExact checks that every rule MeshRules makes is in the exact
