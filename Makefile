@@ -7,7 +7,7 @@ COMMIT   ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 DATE     ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
 LDFLAGS  := -s -w -X $(PKG)/pkg/cmd.Version=$(VERSION) -X $(PKG)/pkg/cmd.Commit=$(COMMIT) -X $(PKG)/pkg/cmd.Date=$(DATE)
 
-.PHONY: build example test unit race vet fmt e2e bench completions clean
+.PHONY: build example test unit race vet fmt cross e2e bench completions release-check snapshot clean
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/kgctl
@@ -19,8 +19,9 @@ example: build
 	$(BIN) showconf node aws-2 -f testdata/example
 
 # Everything CI runs: formatting, vet, unit and golden tests, the race
-# detector on the pure packages, and the end-to-end test when root.
-test: fmt vet unit race e2e
+# detector on the pure packages, a macOS build, and the end-to-end test
+# when root.
+test: fmt vet unit race cross e2e
 
 fmt:
 	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '^hack/')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
@@ -34,6 +35,11 @@ unit:
 race:
 	$(GO) test -race ./pkg/topology/... ./pkg/peer/... ./pkg/wireguard/... ./pkg/translate/... ./pkg/source/... ./pkg/plan/... ./pkg/graph/...
 
+# The release builds for macOS too: the agent's Linux-only parts must stay
+# behind build tags.
+cross:
+	GOOS=darwin GOARCH=arm64 CGO_ENABLED=0 $(GO) build -o /dev/null ./cmd/kgctl
+
 e2e:
 	./hack/e2e/run.sh
 
@@ -45,6 +51,13 @@ completions: build
 	$(BIN) completion bash > completions/kgctl.bash
 	$(BIN) completion zsh > completions/kgctl.zsh
 	$(BIN) completion fish > completions/kgctl.fish
+
+# The release configuration, checked and built locally (no publishing).
+GORELEASER ?= go run github.com/goreleaser/goreleaser/v2@v2.8.2
+release-check:
+	$(GORELEASER) check
+snapshot:
+	$(GORELEASER) release --snapshot --clean --skip=publish
 
 clean:
 	rm -rf bin dist
