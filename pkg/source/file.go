@@ -119,7 +119,7 @@ type typeMeta struct {
 }
 
 func decodeDoc(objs *Objects, raw []byte) error {
-	js, err := yaml.YAMLToJSON(raw)
+	js, err := yaml.YAMLToJSONStrict(raw) // duplicate keys are errors, as kubectl has them
 	if err != nil {
 		return fmt.Errorf("malformed YAML: %w", err)
 	}
@@ -145,7 +145,9 @@ func decodeDoc(objs *Objects, raw []byte) error {
 		}
 	case tm.Kind == "Node" && group == "":
 		n := &corev1.Node{}
-		if err := strictJSON(js, n); err != nil {
+		// status is the kubelet's and grows with every Kubernetes release:
+		// a dump from a newer cluster must still read.
+		if err := strictJSON(js, n, "status."); err != nil {
 			return fmt.Errorf("Node: %w", err)
 		}
 		if n.Name == "" {
@@ -169,11 +171,18 @@ func decodeDoc(objs *Objects, raw []byte) error {
 
 // strictJSON decodes as the API server does (case-sensitive field names)
 // and names unknown fields, which are usually typos (allowedIps for
-// allowedIPs) that would otherwise be silently lost.
-func strictJSON(js []byte, into any) error {
-	strict, err := sigsjson.UnmarshalStrict(js, into, sigsjson.DisallowDuplicateFields, sigsjson.DisallowUnknownFields)
+// allowedIPs) that would otherwise be silently lost. Unknown fields under
+// a tolerated prefix are let through.
+func strictJSON(js []byte, into any, tolerated ...string) error {
+	all, err := sigsjson.UnmarshalStrict(js, into, sigsjson.DisallowDuplicateFields, sigsjson.DisallowUnknownFields)
 	if err != nil {
 		return err
+	}
+	var strict []error
+	for _, e := range all {
+		if !slices.ContainsFunc(tolerated, func(p string) bool { return strings.Contains(e.Error(), `"`+p) }) {
+			strict = append(strict, e)
+		}
 	}
 	if len(strict) > 0 {
 		name := ""
