@@ -44,7 +44,7 @@ e2e:
 	./hack/e2e/run.sh
 
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./pkg/topology/ ./pkg/plan/ ./pkg/agent/...
+	$(GO) test -run '^$$' -bench . -benchmem ./pkg/topology/ ./pkg/plan/ ./pkg/peer/ ./pkg/agent/...
 
 completions: build
 	mkdir -p completions
