@@ -74,6 +74,10 @@ type Options struct {
 	Now      func() time.Time
 	Logger   *slog.Logger
 	Metrics  *Metrics
+	// WriteCNI, when set (--cni), writes the CNI configuration for the
+	// node's pod CIDRs. It is called whenever they change, not only at
+	// start: a node often gets its pod CIDR after its agent starts.
+	WriteCNI func(podCIDRs []netip.Prefix) error
 }
 
 // Agent reconciles one node.
@@ -86,6 +90,8 @@ type Agent struct {
 	// from the announced one was learned through NAT, and is published
 	// for the other nodes (discovered-endpoints).
 	configured map[string]wireguard.Endpoint
+	// cniFor are the pod CIDRs the CNI configuration was last written for.
+	cniFor []netip.Prefix
 }
 
 // New checks the options; it touches nothing.
@@ -187,7 +193,25 @@ func (a *Agent) Reconcile(ctx context.Context) (err error) {
 		}
 	}
 	a.configured = configuredEndpoints(m)
+	a.writeCNI(m)
 	return a.publish(ctx, current, pub)
+}
+
+// writeCNI keeps the CNI configuration in step with the node's pod
+// CIDRs; a failure is logged and retried on the next reconcile.
+func (a *Agent) writeCNI(m *topology.Mesh) {
+	if a.o.WriteCNI == nil {
+		return
+	}
+	n, ok := m.Node(a.o.Self.Name)
+	if !ok || len(n.PodCIDRs) == 0 || slices.Equal(n.PodCIDRs, a.cniFor) {
+		return
+	}
+	if err := a.o.WriteCNI(n.PodCIDRs); err != nil {
+		a.o.Logger.Error("cni", "err", err)
+		return
+	}
+	a.cniFor = slices.Clone(n.PodCIDRs)
 }
 
 func (a *Agent) published(now time.Time) Published {

@@ -2,7 +2,9 @@ package agent
 
 import (
 	"context"
+	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -187,5 +189,40 @@ func TestLearnedStaysPublished(t *testing.T) {
 	// it; it must stay published (compared with the announced endpoint).
 	if again := learned(map[string]netip.AddrPort{"natted": nat}, configured); again["natted"] != nat {
 		t.Error("the discovered endpoint was withdrawn once in use")
+	}
+}
+
+// The CNI configuration follows the node's pod CIDR: written once it has
+// one (often after the agent started), not rewritten while unchanged.
+func TestCNIFollowsPodCIDR(t *testing.T) {
+	self := node("a", "east", "", "", nil)
+	c := &fakeCluster{nodes: []*corev1.Node{self}}
+	var written []string
+	a, err := New(Options{
+		Self: Self{Name: "a", PrivateKey: wireguard.Key{7}, InternalIP: netip.MustParsePrefix("10.0.0.1/24"),
+			Endpoint: wireguard.Endpoint{Addr: netip.MustParseAddr("198.51.100.1"), Port: 51820}},
+		Settings: topology.DefaultSettings(), Cluster: c, Publisher: c, Data: &fakeHost{},
+		WriteCNI: func(p []netip.Prefix) error { written = append(written, fmt.Sprint(p)); return nil },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reconcile := func() {
+		t.Helper()
+		if err := a.Reconcile(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	reconcile()
+	if len(written) != 0 {
+		t.Fatalf("written without a pod CIDR: %v", written)
+	}
+	c.nodes[0].Spec.PodCIDR = "10.2.0.0/24"
+	reconcile()
+	reconcile()
+	c.nodes[0].Spec.PodCIDRs = []string{"10.2.0.0/24", "fd00:2::/64"}
+	reconcile()
+	if want := []string{"[10.2.0.0/24]", "[10.2.0.0/24 fd00:2::/64]"}; !slices.Equal(written, want) {
+		t.Fatalf("written %v, want %v", written, want)
 	}
 }

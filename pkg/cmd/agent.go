@@ -258,11 +258,6 @@ func (o *AgentOptions) Run(ctx context.Context) error {
 	}
 	close(ready)
 
-	if o.CNI {
-		if err := o.writeCNI(watcher.Objects()); err != nil {
-			log.Error("cni", "err", err)
-		}
-	}
 	a, err := agent.New(agent.Options{
 		Self:     agent.Self{Name: o.Hostname, PrivateKey: key, InternalIP: facts.InternalIP, Endpoint: endpoint},
 		Settings: o.settings,
@@ -278,6 +273,7 @@ func (o *AgentOptions) Run(ctx context.Context) error {
 		ResyncPeriod: o.ResyncPeriod,
 		Logger:       log,
 		Metrics:      metrics,
+		WriteCNI:     o.cniWriter(),
 	})
 	if err != nil {
 		return err
@@ -307,19 +303,18 @@ func (o *AgentOptions) serve(reg *prometheus.Registry, ready <-chan struct{}) *h
 	return srv
 }
 
-func (o *AgentOptions) writeCNI(objs source.Objects) error {
-	for _, n := range objs.Nodes {
-		if n.Name != o.Hostname {
-			continue
-		}
-		tn, _, _ := translate.Node(n, translate.NodeOptions{TopologyLabel: o.TopologyLabel})
-		changed, err := cni.Write(o.CNIPath, cni.Config{PodCIDRs: tn.PodCIDRs, MTU: o.mtu})
+// cniWriter writes the CNI bridge configuration when --cni is set.
+func (o *AgentOptions) cniWriter() func([]netip.Prefix) error {
+	if !o.CNI {
+		return nil
+	}
+	return func(pods []netip.Prefix) error {
+		changed, err := cni.Write(o.CNIPath, cni.Config{PodCIDRs: pods, MTU: o.mtu})
 		if changed {
-			o.logger.Info("wrote CNI configuration", "path", o.CNIPath)
+			o.logger.Info("wrote CNI configuration", "path", o.CNIPath, "podCIDRs", pods)
 		}
 		return err
 	}
-	return fmt.Errorf("node %q not found", o.Hostname)
 }
 
 // autoMTU leaves room for WireGuard's overhead over IPv6 (80 bytes).
