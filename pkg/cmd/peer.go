@@ -15,6 +15,7 @@ import (
 	"github.com/mdp/qrterminal/v3"
 	"github.com/spf13/cobra"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"rsc.io/qr"
@@ -347,8 +348,11 @@ func (o *PeerAddOptions) create(ctx context.Context, res *v1alpha1.Peer) error {
 		opts.DryRun = []string{metav1.DryRunAll}
 	}
 	if _, err := c.Dynamic.Resource(v1alpha1.PeerGVR).Create(ctx, u, opts); err != nil {
-		if apierrors.IsAlreadyExists(err) {
+		switch {
+		case apierrors.IsAlreadyExists(err):
 			return fmt.Errorf("Peer %q already exists (remove it first with %s peer remove %s)", res.Name, o.root.Name, res.Name)
+		case apierrors.IsNotFound(err) || meta.IsNoMatchError(err):
+			return fmt.Errorf("create Peer %q: the Peer CRD (peers.%s) is not installed in this cluster (kubectl apply -f manifests/base/crds.yaml): %w", res.Name, v1alpha1.GroupName, err)
 		}
 		return fmt.Errorf("create Peer %q: %w", res.Name, err)
 	}

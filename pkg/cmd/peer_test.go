@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
@@ -250,6 +251,18 @@ func TestPeerAddCreateFailureRemovesFile(t *testing.T) {
 	}
 	if _, err := os.Stat(file); !os.IsNotExist(err) {
 		t.Fatalf("wg-quick file left behind: %v", err)
+	}
+}
+
+// A cluster without Kilo's CRD gets told what to install.
+func TestPeerAddWithoutCRD(t *testing.T) {
+	f := newFakeCluster(t)
+	f.dynamic.PrependReactor("create", "peers", func(k8stesting.Action) (bool, runtime.Object, error) {
+		return true, nil, apierrors.NewNotFound(schema.GroupResource{Group: "kilo.squat.ai", Resource: "peers"}, "")
+	})
+	_, _, err := f.run(t, "peer", "add", "phone")
+	if err == nil || !strings.Contains(err.Error(), "the Peer CRD (peers.kilo.squat.ai) is not installed") {
+		t.Fatalf("got %v", err)
 	}
 }
 
