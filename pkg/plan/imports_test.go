@@ -1,12 +1,10 @@
 package plan
 
 import (
-	"go/parser"
-	"go/token"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/kgctl/kgctl/internal/imports"
 )
 
 // TestImports holds the package's line: it reads meshes and writes to an
@@ -17,26 +15,11 @@ func TestImports(t *testing.T) {
 		"github.com/kgctl/kgctl/pkg/topology":  true,
 		"github.com/kgctl/kgctl/pkg/wireguard": true,
 	}
-	files, err := filepath.Glob("*.go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	fset := token.NewFileSet()
-	for _, f := range files {
-		if strings.HasSuffix(f, "_test.go") {
+	for _, imp := range imports.OfDir(t, ".") {
+		first, _, _ := strings.Cut(imp.Path, "/")
+		if !strings.Contains(first, ".") || allowed[imp.Path] {
 			continue
 		}
-		ast, err := parser.ParseFile(fset, f, nil, parser.ImportsOnly)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, imp := range ast.Imports {
-			path, _ := strconv.Unquote(imp.Path.Value)
-			first, _, _ := strings.Cut(path, "/")
-			if !strings.Contains(first, ".") || allowed[path] {
-				continue
-			}
-			t.Errorf("%s imports %s", f, path)
-		}
+		t.Errorf("%s imports %s", imp.File, imp.Path)
 	}
 }

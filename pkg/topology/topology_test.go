@@ -2,11 +2,8 @@ package topology
 
 import (
 	"fmt"
-	"go/parser"
-	"go/token"
 	"math/rand/v2"
 	"net/netip"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -15,6 +12,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/kgctl/kgctl/internal/imports"
 	"github.com/kgctl/kgctl/pkg/wireguard"
 )
 
@@ -422,22 +420,10 @@ func TestIPv6(t *testing.T) {
 // The engine is pure: no I/O, no Kubernetes, no clock.
 func TestPure(t *testing.T) {
 	forbidden := []string{"os", "os/exec", "net/http", "io/ioutil", "syscall", "k8s.io/", "github.com/vishvananda/"}
-	files, _ := filepath.Glob("*.go")
-	fset := token.NewFileSet()
-	for _, f := range files {
-		if strings.HasSuffix(f, "_test.go") {
-			continue
-		}
-		af, err := parser.ParseFile(fset, f, nil, parser.ImportsOnly)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, imp := range af.Imports {
-			path, _ := strconv.Unquote(imp.Path.Value)
-			for _, bad := range forbidden {
-				if path == bad || strings.HasSuffix(bad, "/") && strings.HasPrefix(path, bad) {
-					t.Errorf("%s imports %s: the engine must stay pure", f, path)
-				}
+	for _, imp := range imports.OfDir(t, ".") {
+		for _, bad := range forbidden {
+			if imp.Path == bad || strings.HasSuffix(bad, "/") && strings.HasPrefix(imp.Path, bad) {
+				t.Errorf("%s imports %s: the engine must stay pure", imp.File, imp.Path)
 			}
 		}
 	}
