@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -294,7 +295,9 @@ func (o *PeerAddOptions) Run(ctx context.Context) error {
 }
 
 // openOutput opens where the wg-quick file goes. With --qr and stdout,
-// the QR code replaces the text.
+// the QR code replaces the text. A file is written to a temporary file
+// (mode 0600) beside it and moved into place by commit, so a failed add
+// leaves an existing file (--force) as it was.
 func (o *PeerAddOptions) openOutput() (w io.Writer, commit func() error, abort func(), err error) {
 	nop := func() error { return nil }
 	if o.WGQuickFile == "-" {
@@ -303,29 +306,35 @@ func (o *PeerAddOptions) openOutput() (w io.Writer, commit func() error, abort f
 		}
 		return o.root.Streams.Out, nop, func() {}, nil
 	}
-	flags := os.O_WRONLY | os.O_CREATE | os.O_EXCL
-	if o.Force {
-		flags = os.O_WRONLY | os.O_CREATE | os.O_TRUNC
+	path := o.WGQuickFile
+	if _, err := os.Lstat(path); err == nil && !o.Force {
+		return nil, nil, nil, fmt.Errorf("--wg-quick-file %s already exists (use --force to overwrite)", path)
 	}
-	f, err := os.OpenFile(o.WGQuickFile, flags, 0o600)
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
 	if err != nil {
-		if errors.Is(err, os.ErrExist) {
-			return nil, nil, nil, fmt.Errorf("--wg-quick-file %s already exists (use --force to overwrite)", o.WGQuickFile)
-		}
 		return nil, nil, nil, fmt.Errorf("--wg-quick-file: %w", err)
 	}
-	// O_TRUNC keeps an existing file's mode: the key must not be readable.
-	if err := f.Chmod(0o600); err != nil {
-		f.Close()
-		return nil, nil, nil, fmt.Errorf("--wg-quick-file: %w", err)
-	}
-	abort = func() { f.Close(); os.Remove(o.WGQuickFile) }
+	tmp := f.Name()
+	abort = func() { f.Close(); os.Remove(tmp) }
 	commit = func() error {
 		if err := f.Sync(); err != nil {
 			abort()
 			return err
 		}
-		return f.Close()
+		if err := f.Close(); err != nil {
+			os.Remove(tmp)
+			return err
+		}
+		if o.Force {
+			err = os.Rename(tmp, path)
+		} else if err = os.Link(tmp, path); err == nil { // never clobbers
+			os.Remove(tmp)
+		}
+		if err != nil {
+			// The Peer exists now: keep its only private key.
+			return fmt.Errorf("%w; the configuration is in %s", err, tmp)
+		}
+		return nil
 	}
 	return f, commit, abort, nil
 }

@@ -187,7 +187,7 @@ func TestPeerLifecycle(t *testing.T) {
 		}
 	}
 
-	// Adding it again fails and leaves the file alone.
+	// --force replaces a file; a failed add leaves it alone.
 	before, _ := os.ReadFile(file)
 	if _, _, err := f.run(t, "peer", "add", "phone", "--wg-quick-file", file, "--force"); err == nil || !strings.Contains(err.Error(), `Peer "phone" already exists`) {
 		t.Fatalf("second add: %v", err)
@@ -251,6 +251,30 @@ func TestPeerAddCreateFailureRemovesFile(t *testing.T) {
 	}
 	if _, err := os.Stat(file); !os.IsNotExist(err) {
 		t.Fatalf("wg-quick file left behind: %v", err)
+	}
+	// With --force, the file being replaced survives a failed add.
+	if err := os.WriteFile(file, []byte("old\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := f.run(t, "peer", "add", "phone", "--wg-quick-file", file, "--force"); err == nil {
+		t.Fatal("add succeeded")
+	}
+	if b, _ := os.ReadFile(file); string(b) != "old\n" {
+		t.Fatalf("a failed --force add changed the file: %q", b)
+	}
+	if entries, _ := os.ReadDir(filepath.Dir(file)); len(entries) != 1 {
+		t.Fatalf("temporary files left: %v", entries)
+	}
+	// A successful --force add replaces it, readable by its owner only.
+	var nothing *fakeCluster
+	if _, _, err := nothing.run(t, "peer", "add", "phone", "-f", "../../testdata/example", "--wg-quick-file", file, "--force"); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := os.Stat(file); st.Mode().Perm() != 0o600 {
+		t.Errorf("mode %v after --force", st.Mode().Perm())
+	}
+	if b, _ := os.ReadFile(file); !strings.HasPrefix(string(b), "[Interface]") {
+		t.Errorf("not replaced: %q", b)
 	}
 }
 
