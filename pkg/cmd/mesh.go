@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
+	corev1 "k8s.io/api/core/v1"
 
 	"github.com/kgctl/kgctl/pkg/source"
 	"github.com/kgctl/kgctl/pkg/topology"
@@ -25,13 +26,16 @@ type MeshFlags struct {
 	TopologyLabel string
 	ServiceCIDRs  []string
 	Now           string
+
+	fs *pflag.FlagSet
 }
 
 // AddFlags registers the flags.
 func (f *MeshFlags) AddFlags(fs *pflag.FlagSet) {
 	d := topology.DefaultSettings()
+	f.fs = fs
 	fs.StringArrayVarP(&f.Files, "filename", "f", nil, "read Nodes and Peers from YAML/JSON files or directories instead of a cluster (repeatable; - for stdin)")
-	fs.StringVar(&f.Granularity, "mesh-granularity", string(d.Granularity), "how nodes are grouped: location, full or cross")
+	fs.StringVar(&f.Granularity, "mesh-granularity", string(d.Granularity), "how nodes are grouped: location, full or cross (default: what the agents publish in kilo.squat.ai/granularity, else location)")
 	fs.StringVar(&f.Subnet, "subnet", d.Subnet.String(), "CIDR from which WireGuard IPs are allocated")
 	fs.IntVar(&f.Port, "port", d.Port, "WireGuard listen port of the nodes")
 	fs.StringVar(&f.TopologyLabel, "topology-label", translate.DefaultTopologyLabel, "node label holding the location")
@@ -98,15 +102,50 @@ func (r *Root) Objects(ctx context.Context, files []string) (source.Objects, err
 
 // LoadMesh reads the objects and computes the mesh.
 func (r *Root) LoadMesh(ctx context.Context, f *MeshFlags) (*topology.Mesh, topology.Problems, error) {
-	opts, err := f.Options()
-	if err != nil {
-		return nil, nil, err
+	if _, err := f.Options(); err != nil {
+		return nil, nil, err // bad flags fail before anything is read
 	}
 	objs, err := r.Objects(ctx, f.Files)
 	if err != nil {
 		return nil, nil, err
 	}
+	adapted := f.For(objs.Nodes)
+	opts, err := adapted.Options()
+	if err != nil {
+		return nil, nil, err
+	}
 	return source.Build(objs, opts)
+}
+
+// For adapts the flags to the cluster read: unless --mesh-granularity was
+// given, the mesh is computed with the granularity the agents publish
+// (as Kilo's kgctl does), so a cluster run with --mesh-granularity=full
+// is shown as its agents see it.
+func (f MeshFlags) For(nodes []*corev1.Node) MeshFlags {
+	if f.fs != nil && f.fs.Changed("mesh-granularity") {
+		return f
+	}
+	if g := publishedGranularity(nodes); g != "" {
+		f.Granularity = g
+	}
+	return f
+}
+
+// publishedGranularity is the granularity every agent that publishes one
+// agrees on, or "".
+func publishedGranularity(nodes []*corev1.Node) string {
+	g := ""
+	for _, n := range nodes {
+		v := n.Annotations[translate.GranularityKey]
+		switch {
+		case v == "":
+		case g == "":
+			g = v
+		case g != v:
+			return ""
+		}
+	}
+	return g
 }
 
 // reportProblems prints problems to w and says whether any was an error.

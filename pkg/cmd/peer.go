@@ -192,11 +192,12 @@ func (o *PeerAddOptions) Complete(cmd *cobra.Command, args []string) error {
 // cannot be written fails before the cluster changes, and removed again
 // if creating the Peer fails, so no key outlives a failed add.
 func (o *PeerAddOptions) Run(ctx context.Context) error {
-	opts, err := o.Mesh.Options()
+	objs, err := o.root.Objects(ctx, o.Mesh.Files)
 	if err != nil {
 		return err
 	}
-	objs, err := o.root.Objects(ctx, o.Mesh.Files)
+	mf := o.Mesh.For(objs.Nodes)
+	opts, err := mf.Options()
 	if err != nil {
 		return err
 	}

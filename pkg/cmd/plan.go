@@ -16,7 +16,6 @@ import (
 	"github.com/kgctl/kgctl/pkg/plan/change"
 	"github.com/kgctl/kgctl/pkg/source"
 	"github.com/kgctl/kgctl/pkg/topology"
-	"github.com/kgctl/kgctl/pkg/translate"
 )
 
 func init() { subcommands = append(subcommands, newPlanCommand) }
@@ -319,23 +318,6 @@ func (o *PlanOptions) options(nodes []*corev1.Node) (before, after source.Option
 		return before, after, fmt.Errorf("current mesh: %w", err)
 	}
 	return before, after, nil
-}
-
-// publishedGranularity is the granularity every agent that publishes one
-// agrees on, or "".
-func publishedGranularity(nodes []*corev1.Node) string {
-	g := ""
-	for _, n := range nodes {
-		v := n.Annotations[translate.GranularityKey]
-		switch {
-		case v == "":
-		case g == "":
-			g = v
-		case g != v:
-			return ""
-		}
-	}
-	return g
 }
 
 // state translates objects and builds their mesh. newNodes (created by
