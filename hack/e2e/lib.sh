@@ -88,25 +88,29 @@ host_link() {
 }
 
 # apiserver_up DIR: etcd and kube-apiserver in namespace "api"; writes
-# DIR/kubeconfig.
+# DIR/kubeconfig. API_NS="" runs them in the calling namespace instead;
+# API_ADDR, API_PORT and ETCD_PORT move them (several test clusters on one
+# machine: give each its own ports); API_EXTRA_FLAGS adds flags.
 apiserver_up() {
-  local d=$1 kas=${KAS:?}
+  local d=$1 kas=${KAS:?} ns=${API_NS-api} addr=${API_ADDR:-10.80.0.2} port=${API_PORT:-6443} etcd=${ETCD_PORT:-2379}
+  local run=(); [ -n "$ns" ] && run=(ip netns exec "$(ns "$ns")")
   mkdir -p "$d/pki" "$d/etcd"
   openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=kube-apiserver \
-    -addext "subjectAltName=IP:10.80.0.2,IP:127.0.0.1" \
+    -addext "subjectAltName=IP:$addr,IP:127.0.0.1" \
     -keyout "$d/pki/tls.key" -out "$d/pki/tls.crt" 2>/dev/null
   openssl genrsa -out "$d/pki/sa.key" 2048 2>/dev/null
   local token; token=$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
   echo "$token,admin,admin,\"system:masters\"" > "$d/pki/tokens.csv"
-  nsexec api etcd --data-dir "$d/etcd" --listen-client-urls http://127.0.0.1:2379 \
-    --advertise-client-urls http://127.0.0.1:2379 --listen-peer-urls http://127.0.0.1:2380 \
+  "${run[@]}" etcd --data-dir "$d/etcd" --listen-client-urls "http://127.0.0.1:$etcd" \
+    --advertise-client-urls "http://127.0.0.1:$etcd" --listen-peer-urls "http://127.0.0.1:$((etcd + 1))" \
     > "$d/etcd.log" 2>&1 &
   echo $! > "$d/etcd.pid"; disown
-  nsexec api "$kas" --etcd-servers=http://127.0.0.1:2379 --bind-address=10.80.0.2 --secure-port=6443 \
+  # shellcheck disable=SC2086
+  "${run[@]}" "$kas" --etcd-servers="http://127.0.0.1:$etcd" --bind-address="$addr" --secure-port="$port" \
     --tls-cert-file="$d/pki/tls.crt" --tls-private-key-file="$d/pki/tls.key" \
     --service-account-key-file="$d/pki/sa.key" --service-account-signing-key-file="$d/pki/sa.key" \
     --service-account-issuer=https://kubernetes.default.svc --token-auth-file="$d/pki/tokens.csv" \
-    --authorization-mode=RBAC --service-cluster-ip-range=10.96.0.0/24 \
+    --authorization-mode=RBAC --service-cluster-ip-range=10.96.0.0/24 ${API_EXTRA_FLAGS:-} \
     > "$d/apiserver.log" 2>&1 &
   echo $! > "$d/apiserver.pid"; disown
   cat > "$d/kubeconfig" <<EOF
@@ -115,7 +119,7 @@ kind: Config
 clusters:
 - name: e2e
   cluster:
-    server: https://10.80.0.2:6443
+    server: https://$addr:$port
     certificate-authority: $d/pki/tls.crt
 users:
 - name: admin
@@ -135,6 +139,14 @@ EOF
   done
   tail -20 "$d/apiserver.log" >&2
   die "kube-apiserver not ready within 60s"
+}
+
+# apiserver_down DIR: stops what apiserver_up DIR started.
+apiserver_down() {
+  local f
+  for f in "$1/apiserver.pid" "$1/etcd.pid"; do
+    if [ -e "$f" ]; then kill -9 "$(cat "$f")" 2>/dev/null || true; fi
+  done
 }
 
 # agent_start NODE DIR ARGS...: kgctl agent in NODE's namespaces, with a
