@@ -140,15 +140,39 @@ func (o *ShowconfOptions) print(m *topology.Mesh) error {
 	if !ok {
 		return notInMesh("Node", o.name, m)
 	}
+	o.sayLeader(m)
 	return writeConfig(w, o.Output, c)
 }
 
-// notInMesh explains why a name has no configuration.
+// sayLeader tells on stderr that a follower's configuration is not the
+// one its location shows other clusters (Kilo says "is not a leader node").
+func (o *ShowconfOptions) sayLeader(m *topology.Mesh) {
+	seg, leader, ok := m.SegmentOf(o.name)
+	if !ok || leader {
+		return
+	}
+	fmt.Fprintf(o.root.Streams.ErrOut, "note: Node %q is not the leader of location %q; %q leads it\n", o.name, seg.Name, seg.LeaderNode().Name)
+}
+
+// notInMesh explains why a name has no configuration: the problem that
+// left it out (an error, or the warning of a node whose agent has not
+// started), else that there is no such object.
 func notInMesh(kind, name string, m *topology.Mesh) error {
-	for _, p := range m.Problems {
-		if p.Kind == kind && p.Name == name && p.Severity == topology.Error {
-			return fmt.Errorf("%s %q is not in the mesh: %s", kind, name, p.Message)
+	var found *topology.Problem
+	for i, p := range m.Problems {
+		if p.Kind != kind || p.Name != name {
+			continue
 		}
+		if p.Severity == topology.Error {
+			found = &m.Problems[i]
+			break
+		}
+		if found == nil && strings.Contains(p.Message, "left out") {
+			found = &m.Problems[i]
+		}
+	}
+	if found != nil {
+		return fmt.Errorf("%s %q is not in the mesh: %s", kind, name, found.Message)
 	}
 	return fmt.Errorf("%s %q not found", kind, name)
 }

@@ -254,13 +254,20 @@ func joinAnd(s []string) string {
 	return strings.Join(s[:len(s)-1], ", ") + " and " + s[len(s)-1]
 }
 
-// problemOf finds the error that left an object out: one that says so,
-// else any error about it.
+// problemOf finds the problem that left an object out: one that says so
+// (a warning for a node whose agent has not started), else any error
+// about it.
 func problemOf(ps topology.Problems, kind, name string) (topology.Problem, bool) {
 	var any *topology.Problem
 	for i := range ps {
 		p := &ps[i]
-		if p.Severity != topology.Error || p.Kind != kind || p.Name != name {
+		if p.Kind != kind || p.Name != name {
+			continue
+		}
+		if p.Severity != topology.Error {
+			if strings.Contains(p.Message, "left out") {
+				return *p, true
+			}
 			continue
 		}
 		for _, s := range []string{"left out", "refused", "only the first one is used"} {

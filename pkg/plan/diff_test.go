@@ -114,7 +114,7 @@ func TestDiff(t *testing.T) {
 				"node b-1 update: 1 WireGuard peer and 2 routes change",
 				"location a update: 1 node leaves: a-2",
 				"peer p update: the mesh it connects to changes; its owner must install the new configuration (showconf peer p)",
-				`error: Node "a-2": kilo.squat.ai/key: no WireGuard public key (its agent has not started yet); left out of the mesh (new)`,
+				`warning: Node "a-2": kilo.squat.ai/key: no WireGuard public key (its agent has not started yet); left out of the mesh (new)`,
 			},
 		},
 		"node removed from the cluster": {

@@ -57,7 +57,9 @@ func (m *Mesh) readyNodes(nodes []Node) []*Node {
 		seen[n.Name] = true
 		switch {
 		case n.Key == wireguard.Key{}:
-			m.problem(Error, "Node", n.Name, "kilo.squat.ai/key", "", "no WireGuard public key (its agent has not started yet); left out of the mesh")
+			// Every node is in this state during a rollout, until its
+			// agent starts: a warning, as Kilo leaves it out silently.
+			m.problem(Warning, "Node", n.Name, "kilo.squat.ai/key", "", "no WireGuard public key (its agent has not started yet); left out of the mesh")
 			continue
 		case n.Endpoint.IsZero():
 			m.problem(Error, "Node", n.Name, "kilo.squat.ai/endpoint", "", "no endpoint (set kilo.squat.ai/force-endpoint or wait for its agent); left out of the mesh")

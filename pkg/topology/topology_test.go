@@ -147,7 +147,7 @@ func TestReadiness(t *testing.T) {
 	}
 	want := []string{
 		"error Node/stale kilo.squat.ai/last-seen",
-		"error Node/nokey kilo.squat.ai/key",
+		"warning Node/nokey kilo.squat.ai/key", // normal during a rollout
 		"error Node/noep kilo.squat.ai/endpoint",
 		"error Node/nopod spec.podCIDR",
 		"error Node/never kilo.squat.ai/last-seen",
