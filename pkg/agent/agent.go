@@ -71,6 +71,11 @@ type Options struct {
 	ResyncPeriod time.Duration
 	// Debounce coalesces bursts of cluster events into one reconcile.
 	Debounce time.Duration
+	// LastSeen gives each node's liveness from the agent's own
+	// observations (a liveness.Tracker fed by the watch); nil trusts the
+	// annotation against Now, which a frozen cache or a skewed clock
+	// fools.
+	LastSeen func(node string, annotated time.Time) time.Time
 	Now      func() time.Time
 	Logger   *slog.Logger
 	Metrics  *Metrics
@@ -174,7 +179,7 @@ func (a *Agent) Reconcile(ctx context.Context) (err error) {
 	pub := a.published(start)
 	objs.Nodes = slices.Clone(objs.Nodes)
 	objs.Nodes[i] = withAnnotations(objs.Nodes[i], AnnotationPatch(current, pub))
-	m, problems, err := source.Build(objs, source.Options{Settings: settings, Node: a.o.Node})
+	m, problems, err := source.Build(objs, source.Options{Settings: settings, Node: a.o.Node, LastSeen: a.o.LastSeen})
 	if err != nil {
 		return err
 	}
@@ -182,7 +187,7 @@ func (a *Agent) Reconcile(ctx context.Context) (err error) {
 	view, ok := m.NodeView(a.o.Self.Name)
 	if ok {
 		pub.WireGuardIP = view.WireGuardIP
-		res, err := a.o.Data.Apply(ctx, Desired(m, view, a.o.Self.PrivateKey, a.o.Host))
+		res, err := a.o.Data.Apply(ctx, desiredFor(m, view, a.o.Self.PrivateKey, a.o.Host))
 		a.o.Metrics.applied(res, view.Leader, len(view.WireGuard.Peers))
 		if err != nil {
 			a.publish(ctx, current, pub)

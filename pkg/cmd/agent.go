@@ -31,6 +31,7 @@ import (
 	"github.com/kgctl/kgctl/pkg/agent/keyfile"
 	"github.com/kgctl/kgctl/pkg/agent/route"
 	"github.com/kgctl/kgctl/pkg/agent/wg"
+	"github.com/kgctl/kgctl/pkg/liveness"
 	"github.com/kgctl/kgctl/pkg/source"
 	"github.com/kgctl/kgctl/pkg/topology"
 	"github.com/kgctl/kgctl/pkg/translate"
@@ -66,10 +67,17 @@ type AgentOptions struct {
 	Tunnel         string
 	MeshTable      int
 	NoIPTables     bool
+	// Compatibility runs the mesh as an add-on over another cluster
+	// network (--compatibility, as Kilo's kg).
+	Compatibility string
+	// ClockOffset shifts the agent's clock (tests of clock skew between
+	// nodes sharing one kernel clock); hidden.
+	ClockOffset time.Duration
 
 	root     *Root
 	settings topology.Settings
 	mode     wg.Mode
+	compat   agent.Compatibility
 	internal []netip.Prefix
 	mtu      int
 	logger   *slog.Logger
@@ -119,6 +127,9 @@ module it runs WireGuard in-process (--wireguard=auto|userspace).`,
 	f.StringVar(&o.Tunnel, "tunnel-interface", route.FallbackIPIP, "name of the IPIP interface used when encapsulating")
 	f.IntVar(&o.MeshTable, "route-table", 1107, "routing table for the mesh's routes (the next one holds encapsulation routes)")
 	f.BoolVar(&o.NoIPTables, "no-iptables", false, "do not manage iptables rules")
+	f.StringVar(&o.Compatibility, "compatibility", "", "run on top of another cluster network (add-on mode): flannel")
+	f.DurationVar(&o.ClockOffset, "debug-clock-offset", 0, "shift the agent's clock (for testing clock skew)")
+	_ = f.MarkHidden("debug-clock-offset")
 	return cmd
 }
 
@@ -139,6 +150,10 @@ func (o *AgentOptions) Complete() error {
 		return fmt.Errorf("--encapsulate: %w", err)
 	}
 	s.Encapsulate, s.Local = enc, o.Local
+	if o.compat, err = agent.ParseCompatibility(o.Compatibility); err != nil {
+		return fmt.Errorf("--compatibility: %w", err)
+	}
+	s = o.compat.Settings(s)
 	s.StaleAfter = max(time.Minute, 2*o.ResyncPeriod)
 	o.settings = s
 	if o.mode, err = wg.ParseMode(o.WireGuard); err != nil {
@@ -181,7 +196,7 @@ func (o *AgentOptions) Run(ctx context.Context) error {
 	if created {
 		log.Info("generated a new WireGuard key", "path", o.PrivateKeyPath, "public", key.PublicKey().String())
 	}
-	facts, err := detect.Host(detect.Options{InternalCIDRs: o.internal, Skip: []string{o.Interface, o.Tunnel}})
+	facts, err := detect.Host(detect.Options{InternalCIDRs: o.internal, Skip: []string{o.Interface, o.Tunnel, agent.FlannelInterface}})
 	if err != nil {
 		return err
 	}
@@ -211,6 +226,13 @@ func (o *AgentOptions) Run(ctx context.Context) error {
 		return err
 	}
 	watcher := source.NewWatcher(cs, dc, disc, 0)
+	// Liveness from what this agent observes, on its own clock: see
+	// pkg/liveness. Its own heartbeat is written every resync period.
+	now := func() time.Time { return time.Now().Add(o.ClockOffset) }
+	alive := liveness.New(liveness.Options{
+		Self: o.Hostname, StaleAfter: o.settings.StaleAfter, EchoGap: 5 * o.ResyncPeriod / 2, Now: now,
+	})
+	watcher.ObserveNodes(alive)
 	if !watcher.PeersAvailable {
 		log.Warn("the Peer CRD (peers.kilo.squat.ai) is not installed: no peers; restart the agent after installing it")
 	}
@@ -265,12 +287,14 @@ func (o *AgentOptions) Run(ctx context.Context) error {
 		Host: agent.HostConfig{
 			Interface: o.Interface, PrivateInterface: facts.PrivateInterface, Tunnel: o.Tunnel,
 			MeshTable: o.MeshTable, EncapTable: o.MeshTable + 1, EncapPriority: route.DefaultRulePriority - 1,
-			CNI: o.CNI, ForwardRules: o.ForwardRules && o.CNI,
+			CNI: o.CNI, ForwardRules: o.ForwardRules && o.CNI, Compatibility: o.compat,
 		},
 		Cluster:      watcher,
 		Publisher:    source.NewPublisher(cs, "kgctl-agent"),
 		Data:         h,
 		ResyncPeriod: o.ResyncPeriod,
+		LastSeen:     alive.LastSeen,
+		Now:          now,
 		Logger:       log,
 		Metrics:      metrics,
 		WriteCNI:     o.cniWriter(),

@@ -3,6 +3,7 @@ package source
 import (
 	"slices"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 
@@ -21,6 +22,11 @@ type Objects struct {
 type Options struct {
 	Settings topology.Settings
 	Node     translate.NodeOptions
+	// LastSeen, when set, replaces each node's annotated last-seen before
+	// the engine's readiness check (an agent's liveness.Tracker: liveness
+	// from its own observations, on its own clock). Nil keeps the
+	// annotation, as read-only commands do.
+	LastSeen func(node string, annotated time.Time) time.Time
 }
 
 // Translate reads every object into the engine's input. Objects that
@@ -33,6 +39,9 @@ func Translate(objs Objects, opts Options) (topology.Cluster, topology.Problems)
 		tn, ps, ok := translate.Node(n, opts.Node)
 		problems = append(problems, ps...)
 		if ok {
+			if opts.LastSeen != nil {
+				tn.LastSeen = opts.LastSeen(tn.Name, tn.LastSeen)
+			}
 			c.Nodes = append(c.Nodes, tn)
 		}
 	}

@@ -3,6 +3,8 @@ package source
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -32,7 +34,18 @@ type Watcher struct {
 
 	mu       sync.Mutex
 	lastErrs []string
+	observer NodeObserver
 }
+
+// NodeObserver sees every Node heartbeat the watch delivers, including
+// those that do not wake the reconciler (pkg/liveness.Tracker is one).
+type NodeObserver interface {
+	Observe(node, lastSeen string)
+	Forget(node string)
+}
+
+// ObserveNodes sets the heartbeat observer; call it before Start.
+func (w *Watcher) ObserveNodes(o NodeObserver) { w.observer = o }
 
 // NewWatcher prepares informers; nothing is contacted until Start.
 func NewWatcher(cs kubernetes.Interface, dc dynamic.Interface, disc discovery.DiscoveryInterface, resync time.Duration) *Watcher {
@@ -45,12 +58,27 @@ func NewWatcher(cs kubernetes.Interface, dc dynamic.Interface, disc discovery.Di
 		w.peers = df.ForResource(v1alpha1.PeerGVR).Informer()
 		_ = w.peers.SetTransform(toPeer)
 	}
-	for _, inf := range w.informers() {
-		_, _ = inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
+	_, _ = w.nodes.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc: func(obj any) { w.observe(obj); w.notify() },
+		UpdateFunc: func(old, obj any) {
+			w.observe(obj)
+			// A heartbeat alone changes nothing in the mesh: waking every
+			// agent on every node's heartbeat would cost N reconciles per
+			// heartbeat period on each of N nodes (Kilo ignores them too).
+			if !heartbeatOnly(old, obj) {
+				w.notify()
+			}
+		},
+		DeleteFunc: func(obj any) { w.forget(obj); w.notify() },
+	})
+	if w.peers != nil {
+		_, _ = w.peers.AddEventHandler(cache.ResourceEventHandlerFuncs{
 			AddFunc:    func(any) { w.notify() },
 			UpdateFunc: func(any, any) { w.notify() },
 			DeleteFunc: func(any) { w.notify() },
 		})
+	}
+	for _, inf := range w.informers() {
 		_ = inf.SetWatchErrorHandler(func(_ *cache.Reflector, err error) {
 			w.mu.Lock()
 			w.lastErrs = append(w.lastErrs[max(0, len(w.lastErrs)-9):], err.Error())
@@ -88,6 +116,59 @@ func (w *Watcher) notify() {
 	case w.changed <- struct{}{}:
 	default:
 	}
+}
+
+func (w *Watcher) observe(obj any) {
+	if n, ok := obj.(*corev1.Node); ok && w.observer != nil {
+		w.observer.Observe(n.Name, n.Annotations[translate.LastSeenKey])
+	}
+}
+
+func (w *Watcher) forget(obj any) {
+	if w.observer == nil {
+		return
+	}
+	if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+		obj = d.Obj
+	}
+	if n, ok := obj.(*corev1.Node); ok {
+		w.observer.Forget(n.Name)
+	}
+}
+
+// heartbeatOnly reports whether two versions of a trimmed Node differ at
+// most in their last-seen annotation (and resource version).
+func heartbeatOnly(oldObj, newObj any) bool {
+	o, ok1 := oldObj.(*corev1.Node)
+	n, ok2 := newObj.(*corev1.Node)
+	if !ok1 || !ok2 || o.Name != n.Name || o.UID != n.UID || o.Spec.PodCIDR != n.Spec.PodCIDR ||
+		!slices.Equal(o.Spec.PodCIDRs, n.Spec.PodCIDRs) || !maps.Equal(o.Labels, n.Labels) {
+		return false
+	}
+	return equalExcept(o.Annotations, n.Annotations, translate.LastSeenKey)
+}
+
+// equalExcept compares two maps ignoring one key.
+func equalExcept(a, b map[string]string, skip string) bool {
+	na, nb := len(a), len(b)
+	if _, ok := a[skip]; ok {
+		na--
+	}
+	if _, ok := b[skip]; ok {
+		nb--
+	}
+	if na != nb {
+		return false
+	}
+	for k, v := range a {
+		if k == skip {
+			continue
+		}
+		if w, ok := b[k]; !ok || w != v {
+			return false
+		}
+	}
+	return true
 }
 
 // Changed signals (coalesced) that some Node or Peer changed.

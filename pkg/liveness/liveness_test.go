@@ -1,0 +1,211 @@
+package liveness
+
+import (
+	"strconv"
+	"testing"
+	"time"
+)
+
+// clock is a fake agent clock.
+type clock struct{ t time.Time }
+
+func (c *clock) now() time.Time      { return c.t }
+func (c *clock) add(d time.Duration) { c.t = c.t.Add(d) }
+func unix(t time.Time, skew time.Duration) string {
+	return strconv.FormatInt(t.Add(skew).Unix(), 10)
+}
+
+// sim drives a tracker the way an agent's watch does: every node
+// heartbeats every period with its own (possibly skewed) clock, unless it
+// is dead or the API server is down.
+type sim struct {
+	c      *clock
+	tr     *Tracker
+	skew   map[string]time.Duration
+	dead   map[string]bool
+	down   bool
+	period time.Duration
+}
+
+func newSim(nodes ...string) *sim {
+	c := &clock{t: time.Unix(1_800_000_000, 0)}
+	s := &sim{c: c, skew: map[string]time.Duration{}, dead: map[string]bool{}, period: 30 * time.Second,
+		tr: New(Options{Self: "self", StaleAfter: time.Minute, EchoGap: 90 * time.Second, Now: c.now})}
+	for _, n := range append([]string{"self"}, nodes...) {
+		s.skew[n] = 0
+	}
+	s.beat()
+	return s
+}
+
+// beat: every live node writes its heartbeat, if the API server is up.
+func (s *sim) beat() {
+	if s.down {
+		return
+	}
+	for n, skew := range s.skew {
+		if !s.dead[n] {
+			s.tr.Observe(n, unix(s.c.t, skew))
+		}
+	}
+}
+
+// run advances d in heartbeat periods (the phases of the nodes' writes
+// do not matter to the tracker: it only sees changes).
+func (s *sim) run(d time.Duration) {
+	for end := s.c.t.Add(d); s.c.t.Before(end); {
+		s.c.add(s.period)
+		s.beat()
+	}
+}
+
+func (s *sim) stale(n string) bool {
+	// The engine's check, with the agent's clock as Settings.Now.
+	return s.c.t.Sub(s.tr.LastSeen(n, s.c.t)) > time.Minute
+}
+
+func TestTracker(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		steps func(s *sim)
+		want  map[string]bool // node -> stale
+	}{{
+		name:  "all alive",
+		steps: func(s *sim) { s.run(10 * time.Minute) },
+		want:  map[string]bool{"a": false, "b": false},
+	}, {
+		name: "a dies and is pruned after StaleAfter",
+		steps: func(s *sim) {
+			s.run(2 * time.Minute)
+			s.dead["a"] = true
+			s.run(2 * time.Minute)
+		},
+		want: map[string]bool{"a": true, "b": false},
+	}, {
+		name: "a dies, not yet pruned within StaleAfter",
+		steps: func(s *sim) {
+			s.run(2 * time.Minute)
+			s.dead["a"] = true
+			s.run(30 * time.Second)
+		},
+		want: map[string]bool{"a": false, "b": false},
+	}, {
+		name: "three-minute outage prunes nobody, during or after",
+		steps: func(s *sim) {
+			s.run(time.Minute)
+			s.down = true
+			s.run(3 * time.Minute)
+		},
+		want: map[string]bool{"a": false, "b": false},
+	}, {
+		name: "after an outage, self echoes first: the others get a grace period",
+		steps: func(s *sim) {
+			s.run(time.Minute)
+			s.down = true
+			s.run(3 * time.Minute)
+			s.down = false
+			s.tr.Observe("self", unix(s.c.t, 0)) // only our own write so far
+			s.c.add(20 * time.Second)
+		},
+		want: map[string]bool{"a": false, "b": false},
+	}, {
+		name: "a node dead before the outage stays dead after it",
+		steps: func(s *sim) {
+			s.run(time.Minute)
+			s.dead["a"] = true
+			s.run(2 * time.Minute)
+			s.down = true
+			s.run(3 * time.Minute)
+			s.down = false
+			s.run(time.Minute)
+		},
+		want: map[string]bool{"a": true, "b": false},
+	}, {
+		name: "a node that died during the outage is pruned after it",
+		steps: func(s *sim) {
+			s.run(time.Minute)
+			s.down = true
+			s.dead["a"] = true
+			s.run(3 * time.Minute)
+			s.down = false
+			s.run(2 * time.Minute)
+		},
+		want: map[string]bool{"a": true, "b": false},
+	}, {
+		name: "clocks five minutes off either way drop nobody",
+		steps: func(s *sim) {
+			s.skew["a"] = -5 * time.Minute
+			s.skew["b"] = 5 * time.Minute
+			s.run(10 * time.Minute)
+		},
+		want: map[string]bool{"a": false, "b": false},
+	}, {
+		name: "our own clock five minutes ahead drops nobody",
+		steps: func(s *sim) {
+			s.skew["self"] = 0 // the agent's clock is the sim's clock
+			for n := range s.skew {
+				if n != "self" {
+					s.skew[n] = -5 * time.Minute
+				}
+			}
+			s.run(10 * time.Minute)
+		},
+		want: map[string]bool{"a": false, "b": false},
+	}} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newSim("a", "b")
+			tc.steps(s)
+			for n, want := range tc.want {
+				if got := s.stale(n); got != want {
+					t.Errorf("%s stale = %v, want %v (status %+v)", n, got, want, s.tr.Status())
+				}
+			}
+			if s.stale("self") {
+				t.Error("self is stale")
+			}
+		})
+	}
+}
+
+func TestTrackerFirstSight(t *testing.T) {
+	c := &clock{t: time.Unix(1_800_000_000, 0)}
+	tr := New(Options{Self: "self", StaleAfter: time.Minute, Now: c.now})
+	tr.Observe("self", unix(c.t, 0))
+	tr.Observe("recent", unix(c.t, -10*time.Minute)) // within the skew tolerance
+	tr.Observe("ancient", unix(c.t, -24*time.Hour))  // long dead
+	tr.Observe("never", "")                          // no heartbeat at all
+	stale := func(n string, annotated time.Time) bool { return c.t.Sub(tr.LastSeen(n, annotated)) > time.Minute }
+	if stale("recent", c.t.Add(-10*time.Minute)) {
+		t.Error("a node 10 minutes behind is stale at first sight")
+	}
+	if !stale("ancient", c.t.Add(-24*time.Hour)) {
+		t.Error("a node dead for a day is not stale at first sight")
+	}
+	if got := tr.LastSeen("never", time.Time{}); !got.IsZero() {
+		t.Errorf("a node without heartbeat got last-seen %v", got)
+	}
+	// The dead one comes back: alive at once.
+	tr.Observe("ancient", unix(c.t, 0))
+	if stale("ancient", c.t) {
+		t.Error("a node that heartbeats again is still stale")
+	}
+	if got, want := tr.Status().Stale, 1; got != want { // "never"
+		t.Errorf("Status().Stale = %d, want %d", got, want)
+	}
+	tr.Forget("never")
+	if got := tr.Status().Stale; got != 0 {
+		t.Errorf("after Forget, Status().Stale = %d", got)
+	}
+}
+
+func TestTrackerNoEchoNoAging(t *testing.T) {
+	// An agent whose own writes never come back (its watch is stuck or
+	// its patches fail) ages nobody.
+	c := &clock{t: time.Unix(1_800_000_000, 0)}
+	tr := New(Options{Self: "self", StaleAfter: time.Minute, Now: c.now})
+	tr.Observe("a", unix(c.t, 0))
+	c.add(time.Hour)
+	if got := tr.LastSeen("a", c.t.Add(-time.Hour)); got != c.t {
+		t.Errorf("LastSeen = %v, want now (%v)", got, c.t)
+	}
+}
