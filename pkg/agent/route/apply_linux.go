@@ -13,15 +13,14 @@ func (m *Manager) apply(s State) (Result, error) {
 	if err != nil {
 		return res, err
 	}
-	errs := []error{
-		m.applyUp(w, l, s.Up),
-		m.applyAddrs(w, l, s.Addresses),
-	}
+	var e Errors
+	e.Links = m.applyUp(w, l, s.Up)
+	e.Addresses = m.applyAddrs(w, l, s.Addresses)
 	routes, err := normalizeRoutes(s.Routes, m.table)
-	errs = append(errs, err, m.applyRoutes(w, l, routes))
+	e.Routes = errors.Join(err, m.applyRoutes(w, l, routes))
 	rules, err := desiredRules(s.Rules, routes, rulesOptions{table: m.table, priority: m.priority})
-	errs = append(errs, err, m.applyRules(w, rules))
-	return res, errors.Join(errs...)
+	e.Rules = errors.Join(err, m.applyRules(w, rules))
+	return res, e.orNil()
 }
 
 // writer issues the kernel writes and counts them.

@@ -179,10 +179,12 @@ type ruleKey struct {
 	Table    int
 	Src, Dst netip.Prefix
 	IifName  string
+	// Mark and Mask: Mask is all ones when Mark is set, 0 otherwise.
+	Mark, Mask uint32
 }
 
 func (k ruleKey) String() string {
-	return Rule{Src: k.Src, Dst: k.Dst, IifName: k.IifName, Table: k.Table, Priority: k.Priority}.String()
+	return Rule{Src: k.Src, Dst: k.Dst, IifName: k.IifName, Mark: k.Mark, Mask: k.Mask, Table: k.Table, Priority: k.Priority}.String()
 }
 
 func compareRuleKeys(a, b ruleKey) int {
@@ -193,6 +195,8 @@ func compareRuleKeys(a, b ruleKey) int {
 		comparePrefixes(a.Src, b.Src),
 		comparePrefixes(a.Dst, b.Dst),
 		cmp.Compare(a.IifName, b.IifName),
+		cmp.Compare(a.Mark, b.Mark),
+		cmp.Compare(a.Mask, b.Mask),
 	)
 }
 
@@ -245,7 +249,15 @@ func desiredRules(rules []Rule, routes []Route, o rulesOptions) ([]ruleKey, erro
 }
 
 func normalizeRule(r Rule, o rulesOptions) ([]ruleKey, error) {
-	k := ruleKey{Priority: r.Priority, Table: r.Table, IifName: r.IifName}
+	k := ruleKey{Priority: r.Priority, Table: r.Table, IifName: r.IifName, Mark: r.Mark, Mask: r.Mask}
+	switch {
+	case k.Mark == 0:
+		k.Mask = 0 // no mark matches any packet, whatever the mask
+	case k.Mask == 0:
+		k.Mask = ^uint32(0)
+	case k.Mark&^k.Mask != 0:
+		return nil, fmt.Errorf("route: rule %q: mark %#x has bits outside mask %#x: it can never match", r, r.Mark, r.Mask)
+	}
 	if k.Priority == 0 {
 		k.Priority = o.priority
 	}

@@ -227,12 +227,26 @@ func TestDesiredRules(t *testing.T) {
 			rules:  []Rule{{Src: pfx("0.0.0.0/0")}},
 			want:   []ruleKey{tableRule(familyV4)},
 		},
+		"mark rule is one per family, mask defaults to all bits": {
+			rules: []Rule{{Mark: 0x1000, Table: MainTable, Priority: 1105}, {Mark: 0x2000, Mask: 0xf000, Table: MainTable, Priority: 1105}},
+			want: []ruleKey{
+				{Family: familyV4, Priority: 1105, Table: MainTable, Mark: 0x1000, Mask: 0xffffffff},
+				{Family: familyV4, Priority: 1105, Table: MainTable, Mark: 0x2000, Mask: 0xf000},
+				{Family: familyV6, Priority: 1105, Table: MainTable, Mark: 0x1000, Mask: 0xffffffff},
+				{Family: familyV6, Priority: 1105, Table: MainTable, Mark: 0x2000, Mask: 0xf000},
+			},
+		},
+		"mask without a mark is dropped": {
+			rules: []Rule{{Dst: pfx("10.1.0.0/16"), Mask: 0xff, Table: 1108}},
+			want:  []ruleKey{{Family: familyV4, Priority: 1107, Table: 1108, Dst: pfx("10.1.0.0/16")}},
+		},
 		"invalid rules": {
 			rules: []Rule{
 				{Src: pfx("10.0.0.0/8"), Dst: pfx("fd00::/8")},
 				{Src: pfx("10.0.0.0/8"), Priority: -2},
+				{Mark: 0x1001, Mask: 0xf000},
 			},
-			wantErr: []string{"different address families", "negative priority"},
+			wantErr: []string{"different address families", "negative priority", "can never match"},
 		},
 	} {
 		t.Run(name, func(t *testing.T) {

@@ -139,8 +139,8 @@ func TestApplyMissingLink(t *testing.T) {
 }
 
 // TestApplyStray checks that routes and rules carrying our protocol but
-// not of a shape we add (another metric, a blackhole, multipath, a mark)
-// are removed, in every table.
+// not of a shape we add (another metric, a blackhole, multipath, a TOS)
+// or no longer wanted (a mark rule) are removed, in every table.
 func TestApplyStray(t *testing.T) {
 	ns := newNS(t)
 	veth(ns, "v0", ns, "v1")
@@ -152,7 +152,7 @@ func TestApplyStray(t *testing.T) {
 	ns.ip("route add 10.80.0.0/24 dev v0 proto 107")
 	ns.ip("-6 route add fd00:77::/64 dev v0 table 1107 proto 107 metric 5")
 	ns.ip("rule add fwmark 0x1 lookup 1107 pref 1107 protocol 107")
-	ns.ip("rule add to 10.81.0.0/24 lookup 1107 pref 1200 protocol 107")
+	ns.ip("rule add to 10.81.0.0/24 tos 0x10 lookup 1107 pref 1200 protocol 107")
 	ns.ip("rule add to 10.82.0.0/24 lookup 1107 pref 1201") // not ours
 
 	m := ns.manager(Options{})
@@ -172,6 +172,36 @@ func TestApplyStray(t *testing.T) {
 	}
 	if res, err := m.Apply(State{}); err != nil || res.Writes != 0 {
 		t.Errorf("second apply: %+v, %v; want no writes", res, err)
+	}
+}
+
+// TestApplyMarkRule checks that a firewall-mark rule is added as the
+// kernel shows it ("fwmark 0x1000/0x1000 lookup main"), is recognised as
+// ours on the next apply (no writes), and goes when no longer wanted.
+func TestApplyMarkRule(t *testing.T) {
+	ns := newNS(t)
+	m := ns.manager(Options{})
+	s := State{Rules: []Rule{{Mark: 0x1000, Mask: 0x1000, Table: MainTable, Priority: 1105}}}
+	res, err := m.Apply(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(Result{RulesAdded: 2, Writes: 2}, res); diff != "" {
+		t.Errorf("result (-want +got):\n%s", diff)
+	}
+	for _, fam := range []string{"-4", "-6"} {
+		if got := ns.ip(fam + " rule show pref 1105"); !strings.Contains(got, "fwmark 0x1000/0x1000 lookup main proto 107") {
+			t.Errorf("ip %s rule: want the mark rule, got:\n%s", fam, got)
+		}
+	}
+	if res, err := m.Apply(s); err != nil || res.Writes != 0 {
+		t.Errorf("resync: %+v, %v; want no writes", res, err)
+	}
+	if res, err := m.Apply(State{}); err != nil || res.RulesRemoved != 2 {
+		t.Errorf("clean-up: %+v, %v; want both rules removed", res, err)
+	}
+	if got := ns.ip("rule show pref 1105"); got != "" {
+		t.Errorf("mark rule left:\n%s", got)
 	}
 }
 

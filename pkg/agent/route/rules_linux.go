@@ -31,7 +31,7 @@ func (m *Manager) applyRules(w writer, desired []ruleKey) error {
 }
 
 // listRules returns our rules in both families. Stray ones are ours but
-// use matches a Rule cannot express (marks, ports, ...): they are deleted
+// use matches a Rule cannot express (ports, TOS, ...): they are deleted
 // as they are.
 func (m *Manager) listRules() (current []ruleKey, stray []netlink.Rule, err error) {
 	for _, fam := range []int{netlink.FAMILY_V4, netlink.FAMILY_V6} {
@@ -61,13 +61,21 @@ func (m *Manager) listRules() (current []ruleKey, stray []netlink.Rule, err erro
 }
 
 func ruleFromNetlink(r netlink.Rule) (ruleKey, bool) {
-	if r.Mark != 0 || r.Mask != nil || r.Tos != 0 || r.TunID != 0 || r.Goto >= 0 ||
+	if r.Tos != 0 || r.TunID != 0 || r.Goto >= 0 ||
 		r.Flow >= 0 || r.OifName != "" || r.SuppressIfgroup >= 0 || r.SuppressPrefixlen >= 0 ||
 		r.Invert || r.Dport != nil || r.Sport != nil || r.IPProto != 0 || r.UIDRange != nil ||
 		(r.Type != 0 && r.Type != unix.FR_ACT_TO_TBL) {
 		return ruleKey{}, false
 	}
-	k := ruleKey{Family: family(r.Family), Priority: r.Priority, Table: r.Table, IifName: r.IifName}
+	k := ruleKey{Family: family(r.Family), Priority: r.Priority, Table: r.Table, IifName: r.IifName, Mark: r.Mark}
+	if k.Mark != 0 {
+		k.Mask = ^uint32(0)
+		if r.Mask != nil {
+			k.Mask = *r.Mask
+		}
+	} else if r.Mask != nil && *r.Mask != 0 && *r.Mask != ^uint32(0) {
+		return ruleKey{}, false // "fwmark 0/MASK": only unmarked packets
+	}
 	if k.Family != familyV4 && k.Family != familyV6 {
 		return ruleKey{}, false
 	}
@@ -93,6 +101,11 @@ func (m *Manager) ruleToNetlink(k ruleKey) *netlink.Rule {
 	r.Priority = k.Priority
 	r.Table = k.Table
 	r.IifName = k.IifName
+	if k.Mark != 0 {
+		r.Mark = k.Mark
+		mask := k.Mask
+		r.Mask = &mask
+	}
 	r.Protocol = uint8(m.protocol)
 	if k.Src.IsValid() {
 		r.Src = ipNet(k.Src)

@@ -1,6 +1,7 @@
 package route
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
 	"strings"
@@ -54,6 +55,9 @@ func (r Route) String() string {
 	return b.String()
 }
 
+// MainTable is the kernel's main routing table.
+const MainTable = 254
+
 // Rule is a policy routing rule: packets matching Src, Dst and IifName
 // look up Table.
 type Rule struct {
@@ -63,7 +67,13 @@ type Rule struct {
 	// IifName matches the link the packet came in on ("" for any; "lo"
 	// for locally generated packets).
 	IifName string
-	// Table is the table looked up; 0 means the Manager's.
+	// Mark matches packets whose firewall mark, masked by Mask, equals
+	// Mark; a zero Mark matches any packet, a zero Mask means all bits.
+	// WireGuard's own transport packets carry the device's mark: a rule
+	// on it keeps them out of the mesh's table.
+	Mark, Mask uint32
+	// Table is the table looked up; 0 means the Manager's, MainTable the
+	// kernel's main table.
 	Table int
 	// Priority orders rules (lower first); 0 means Options.RulePriority.
 	// Rules of equal priority are consulted in the order the kernel
@@ -92,7 +102,17 @@ func (r Rule) String() string {
 		b.WriteString(" iif ")
 		b.WriteString(r.IifName)
 	}
-	if r.Table != 0 {
+	if r.Mark != 0 {
+		fmt.Fprintf(&b, " fwmark %#x", r.Mark)
+		if r.Mask != 0 && r.Mask != ^uint32(0) {
+			fmt.Fprintf(&b, "/%#x", r.Mask)
+		}
+	}
+	switch r.Table {
+	case 0:
+	case MainTable:
+		b.WriteString(" lookup main")
+	default:
 		fmt.Fprintf(&b, " lookup %d", r.Table)
 	}
 	return b.String()
@@ -127,3 +147,43 @@ type Result struct {
 
 // Changed reports whether anything was written.
 func (r Result) Changed() bool { return r.Writes > 0 }
+
+// Errors are Apply's problems by part, so a caller can report each part
+// on its own; a nil field is a part that converged. Apply returns a
+// *Errors, or nil when every part converged.
+type Errors struct {
+	Links, Addresses, Routes, Rules error
+}
+
+func (e *Errors) Error() string { return errors.Join(e.Unwrap()...).Error() }
+
+// Unwrap returns the parts' errors, for errors.Is and errors.As.
+func (e *Errors) Unwrap() []error {
+	var out []error
+	for _, err := range []error{e.Links, e.Addresses, e.Routes, e.Rules} {
+		if err != nil {
+			out = append(out, err)
+		}
+	}
+	return out
+}
+
+func (e *Errors) orNil() error {
+	if len(e.Unwrap()) == 0 {
+		return nil
+	}
+	return e
+}
+
+// PartErrors splits an error from Apply by part; an error of another
+// kind (invalid options, an unreadable kernel state) is every part's.
+func PartErrors(err error) Errors {
+	if err == nil {
+		return Errors{}
+	}
+	var e *Errors
+	if errors.As(err, &e) {
+		return *e
+	}
+	return Errors{Links: err, Addresses: err, Routes: err, Rules: err}
+}

@@ -56,6 +56,10 @@ func (d *Device) Apply(ctx context.Context, desired wireguard.Config) (Result, e
 		return Result{}, errors.Join(fmtReadErr(d.name, err), resolveErr)
 	}
 	cfg, res := Diff(current, desired, resolved)
+	if current.FirewallMark != d.mark {
+		mark := d.mark
+		cfg.FirewallMark, res.InterfaceChanged = &mark, true
+	}
 	if !res.Changed() {
 		return res, resolveErr
 	}

@@ -67,6 +67,7 @@ func TestApply(t *testing.T) {
 	}
 	tests := map[string]struct {
 		current    *wgtypes.Device
+		mark       int
 		readErr    error
 		writeErr   error
 		desired    wireguard.Config
@@ -77,6 +78,24 @@ func TestApply(t *testing.T) {
 		"in sync: nothing written": {
 			current: base(),
 			desired: baseConfig(),
+		},
+		"firewall mark missing: set, with nothing else": {
+			current:    base(),
+			mark:       0x1000,
+			desired:    baseConfig(),
+			want:       Result{InterfaceChanged: true, Writes: 1},
+			wantWrites: []wgtypes.Config{{FirewallMark: ptr(0x1000)}},
+		},
+		"firewall mark in sync: nothing written": {
+			current: func() *wgtypes.Device { d := base(); d.FirewallMark = 0x1000; return d }(),
+			mark:    0x1000,
+			desired: baseConfig(),
+		},
+		"firewall mark no longer wanted: cleared": {
+			current:    func() *wgtypes.Device { d := base(); d.FirewallMark = 0x1000; return d }(),
+			desired:    baseConfig(),
+			want:       Result{InterfaceChanged: true, Writes: 1},
+			wantWrites: []wgtypes.Config{{FirewallMark: ptr(0)}},
 		},
 		"one peer changed: one write with only that peer": {
 			current: base(),
@@ -125,6 +144,7 @@ func TestApply(t *testing.T) {
 			}
 			var logs bytes.Buffer
 			d := newTestDevice(fake, nil, slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
+			d.mark = tt.mark
 			got, err := d.Apply(context.Background(), tt.desired)
 			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Errorf("Apply() result (-want +got):\n%s", diff)

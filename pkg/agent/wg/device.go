@@ -33,6 +33,11 @@ type Options struct {
 	// Resolver resolves DNS endpoints on every Apply; nil means
 	// DefaultResolver.
 	Resolver Resolver
+	// FirewallMark is set on the device's own (transport) packets, kernel
+	// and userspace alike, and kept by every Apply; 0 clears it. A policy
+	// rule on it keeps those packets out of the mesh's routes, whatever
+	// the endpoint.
+	FirewallMark uint32
 }
 
 // Device is an open WireGuard interface. Its methods are safe for
@@ -42,6 +47,7 @@ type Device struct {
 	mode    Mode
 	log     *slog.Logger
 	resolve Resolver
+	mark    int
 	client  client
 
 	mu     sync.Mutex
@@ -115,6 +121,10 @@ func (o Options) complete() (Options, error) {
 	}
 	if _, err := ParseMode(string(o.Mode)); err != nil {
 		return o, err
+	}
+	if o.FirewallMark > 1<<31-1 {
+		// wgctrl carries the mark as an int; keep it portable to 32 bits.
+		return o, fmt.Errorf("wg: firewall mark %#x is over 0x7fffffff", o.FirewallMark)
 	}
 	if o.MTU != 0 && (o.MTU < 68 || o.MTU > 65535) {
 		return o, fmt.Errorf("wg: MTU %d is not in 68-65535", o.MTU)

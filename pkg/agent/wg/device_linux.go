@@ -63,6 +63,7 @@ func Open(ctx context.Context, opts Options) (*Device, error) {
 		mode:    mode,
 		log:     opts.Logger,
 		resolve: opts.Resolver,
+		mark:    int(opts.FirewallMark),
 		client:  c,
 		sys:     sys,
 	}, nil

@@ -776,3 +776,23 @@ func TestHandshakeAndPing(t *testing.T) {
 		assertNoSecret(t, "logs", c.logs.String(), c.key)
 	}
 }
+
+// TestFirewallMarkUserspace checks that the embedded device takes the
+// firewall mark (its sockets mark the transport packets) and that a
+// resync with it in place writes nothing.
+func TestFirewallMarkUserspace(t *testing.T) {
+	requireRoot(t)
+	ns := newNetns(t)
+	ifname := uniqueName(t)
+	d := openIn(t, ns, Options{Name: ifname, Mode: ModeUserspace, FirewallMark: 0x1000})
+	cfg := wireguard.Config{Interface: wireguard.Interface{ListenPort: 51820}}
+	if res, err := d.Apply(context.Background(), cfg); err != nil || res.Writes != 1 {
+		t.Fatalf("Apply() = %v, %v; want one write", res, err)
+	}
+	if got := readDevice(t, ifname).FirewallMark; got != 0x1000 {
+		t.Errorf("firewall mark = %#x, want 0x1000", got)
+	}
+	if res, err := d.Apply(context.Background(), cfg); err != nil || res.Writes != 0 {
+		t.Errorf("resync: Apply() = %v, %v; want no writes", res, err)
+	}
+}
