@@ -140,7 +140,7 @@ func TestApplyIdempotent(t *testing.T) {
 	want := Peers("ab", clusterA(t), nil)
 	run := func(want []*v1alpha1.Peer) []Change {
 		t.Helper()
-		have, err := List(ctx, res)
+		have, err := source.KubePeers(ctx, dc)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -160,7 +160,7 @@ func TestApplyIdempotent(t *testing.T) {
 		t.Errorf("second run changed something: %+v", cs)
 	}
 	run(nil)
-	have, _ := List(ctx, res)
+	have, _ := source.KubePeers(ctx, dc)
 	if len(have) != 1 || have[0].Name != "laptop" {
 		t.Errorf("after removing the link the cluster has %d peers, want only laptop", len(have))
 	}
