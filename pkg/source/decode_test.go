@@ -106,7 +106,7 @@ func TestDecodeDocuments(t *testing.T) {
 			err: `f.yaml: document 1: Peer: "p": unknown field "spec.allowedIps"`},
 		{name: "misspelled spec.publickey", in: strings.Replace(named(peerYAML, "p"), "publicKey", "publickey", 1),
 			err: `f.yaml: document 1: Peer: "p": unknown field "spec.publickey"`},
-		{name: "misspelled endpoint field", in: named(peerYAML, "p") + "  endpoint: {ip: 203.0.113.1, Port: 51820}\n",
+		{name: "misspelled endpoint field", in: named(peerYAML, "p") + "  endpoint: {dnsOrIP: {ip: 203.0.113.1}, Port: 51820}\n",
 			err: `f.yaml: document 1: Peer: "p": unknown field "spec.endpoint.Port"`},
 		{name: "Peer has no status", in: named(peerYAML, "p") + "status: {}\n",
 			err: `f.yaml: document 1: Peer: "p": unknown field "status"`},

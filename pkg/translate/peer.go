@@ -2,6 +2,7 @@ package translate
 
 import (
 	"fmt"
+	"net"
 	"net/netip"
 	"strconv"
 	"time"
@@ -41,11 +42,7 @@ func Peer(in *v1alpha1.Peer) (topology.Peer, topology.Problems, bool) {
 		out.AllowedIPs = append(out.AllowedIPs, c.Masked())
 	}
 	if e := in.Spec.Endpoint; e != nil {
-		ep, err := peerEndpoint(e)
-		if err != nil {
-			p.add(topology.Error, "spec.endpoint", fmt.Sprintf("%s%s:%d", e.IP, e.DNS, e.Port), err.Error()+"; ignored")
-		}
-		out.Endpoint = ep
+		out.Endpoint = peerEndpoint(e, p)
 	}
 	switch ka := in.Spec.PersistentKeepalive; {
 	case ka < 0 || ka > 65535:
@@ -56,23 +53,46 @@ func Peer(in *v1alpha1.Peer) (topology.Peer, topology.Problems, bool) {
 	return out, p.list, ok
 }
 
-func peerEndpoint(e *v1alpha1.PeerEndpoint) (wireguard.Endpoint, error) {
-	if e.Port == 0 || e.Port > 65535 {
-		return wireguard.Endpoint{}, fmt.Errorf("port %d is not in 1-65535", e.Port)
+// kiloNoEndpointIP is what Kilo's kgctl writes as spec.endpoint.dnsOrIP.ip
+// (with port 0) for a peer that has no endpoint: a nil net.IP printed.
+const kiloNoEndpointIP = "<nil>"
+
+// peerEndpoint reads spec.endpoint; a zero Endpoint and a problem naming
+// the field at fault when it cannot be used (the peer still joins, as a
+// roaming client: the mesh waits for its handshake).
+func peerEndpoint(e *v1alpha1.PeerEndpoint, p *problems) wireguard.Endpoint {
+	const ignored = "; endpoint ignored, the peer joins as a roaming client"
+	if e.Port == 0 && e.DNS == "" && (e.IP == "" || e.IP == kiloNoEndpointIP) {
+		p.add(topology.Warning, "spec.endpoint", fmt.Sprintf("%s:%d", e.IP, e.Port),
+			"no address and no port: read as no endpoint (Kilo's kgctl prints this for a peer without one)")
+		return wireguard.Endpoint{}
 	}
+	if e.Port < 1 || e.Port > 65535 {
+		p.add(topology.Error, "spec.endpoint.port", strconv.Itoa(int(e.Port)), "not a UDP port in 1-65535"+ignored)
+		return wireguard.Endpoint{}
+	}
+	port := uint16(e.Port)
 	switch {
 	case e.IP != "" && e.DNS != "":
-		return wireguard.Endpoint{}, fmt.Errorf("set either ip or dns, not both")
+		p.add(topology.Error, "spec.endpoint.dnsOrIP", fmt.Sprintf("ip %s, dns %s", e.IP, e.DNS), "set exactly one of ip and dns"+ignored)
 	case e.IP != "":
 		a, err := netip.ParseAddr(e.IP)
-		if err != nil {
-			return wireguard.Endpoint{}, fmt.Errorf("ip %q is not an IP address", e.IP)
+		if err != nil || a.Zone() != "" {
+			p.add(topology.Error, "spec.endpoint.dnsOrIP.ip", e.IP, "not an IP address without a zone"+ignored)
+			return wireguard.Endpoint{}
 		}
-		return wireguard.Endpoint{Addr: a.Unmap(), Port: uint16(e.Port)}, nil
+		return wireguard.Endpoint{Addr: a.Unmap(), Port: port}
 	case e.DNS != "":
-		return wireguard.ParseEndpoint(e.DNS + ":" + strconv.Itoa(int(e.Port)))
+		ep, err := wireguard.ParseEndpoint(net.JoinHostPort(e.DNS, strconv.Itoa(int(port))))
+		if err != nil {
+			p.add(topology.Error, "spec.endpoint.dnsOrIP.dns", e.DNS, "not a DNS name (RFC 1123)"+ignored)
+			return wireguard.Endpoint{}
+		}
+		return ep
+	default:
+		p.add(topology.Error, "spec.endpoint.dnsOrIP", "", "set ip or dns"+ignored)
 	}
-	return wireguard.Endpoint{}, fmt.Errorf("set ip or dns")
+	return wireguard.Endpoint{}
 }
 
 // PeerResource is the inverse of Peer: the Kilo resource for a peer, as
@@ -92,7 +112,7 @@ func PeerResource(name string, wp wireguard.Peer) *v1alpha1.Peer {
 	}
 	out.Spec.PersistentKeepalive = int(wp.PersistentKeepalive / time.Second)
 	if !wp.Endpoint.IsZero() {
-		out.Spec.Endpoint = &v1alpha1.PeerEndpoint{Port: uint32(wp.Endpoint.Port)}
+		out.Spec.Endpoint = &v1alpha1.PeerEndpoint{Port: int32(wp.Endpoint.Port)}
 		if wp.Endpoint.DNS != "" {
 			out.Spec.Endpoint.DNS = wp.Endpoint.DNS
 		} else {

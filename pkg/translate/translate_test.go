@@ -228,9 +228,9 @@ func TestPeer(t *testing.T) {
 		{name: "bad public key", spec: v1alpha1.PeerSpec{PublicKey: "x", AllowedIPs: []string{"10.5.0.1/32"}}, problems: []string{"spec.publicKey"}, notOK: true},
 		{name: "bad preshared key", spec: v1alpha1.PeerSpec{PublicKey: pub, PresharedKey: "secret-value"}, problems: []string{"spec.presharedKey"}, notOK: true},
 		{name: "bad allowed IP dropped", spec: v1alpha1.PeerSpec{PublicKey: pub, AllowedIPs: []string{"10.5.0.1/32", "nope"}}, problems: []string{"spec.allowedIPs[1]"}},
-		{name: "endpoint ip and dns", spec: v1alpha1.PeerSpec{PublicKey: pub, Endpoint: &v1alpha1.PeerEndpoint{DNSOrIP: v1alpha1.DNSOrIP{IP: "1.2.3.4", DNS: "a.example"}, Port: 1}}, problems: []string{"spec.endpoint"}},
-		{name: "endpoint port 0", spec: v1alpha1.PeerSpec{PublicKey: pub, Endpoint: &v1alpha1.PeerEndpoint{DNSOrIP: v1alpha1.DNSOrIP{IP: "1.2.3.4"}}}, problems: []string{"spec.endpoint"}},
-		{name: "endpoint bad ip", spec: v1alpha1.PeerSpec{PublicKey: pub, Endpoint: &v1alpha1.PeerEndpoint{DNSOrIP: v1alpha1.DNSOrIP{IP: "1.2.3"}, Port: 51820}}, problems: []string{"spec.endpoint"}},
+		{name: "endpoint ip and dns", spec: v1alpha1.PeerSpec{PublicKey: pub, Endpoint: &v1alpha1.PeerEndpoint{DNSOrIP: v1alpha1.DNSOrIP{IP: "1.2.3.4", DNS: "a.example"}, Port: 1}}, problems: []string{"spec.endpoint.dnsOrIP"}},
+		{name: "endpoint port 0", spec: v1alpha1.PeerSpec{PublicKey: pub, Endpoint: &v1alpha1.PeerEndpoint{DNSOrIP: v1alpha1.DNSOrIP{IP: "1.2.3.4"}}}, problems: []string{"spec.endpoint.port"}},
+		{name: "endpoint bad ip", spec: v1alpha1.PeerSpec{PublicKey: pub, Endpoint: &v1alpha1.PeerEndpoint{DNSOrIP: v1alpha1.DNSOrIP{IP: "1.2.3"}, Port: 51820}}, problems: []string{"spec.endpoint.dnsOrIP.ip"}},
 		{name: "keepalive out of range", spec: v1alpha1.PeerSpec{PublicKey: pub, PersistentKeepalive: 70000}, problems: []string{"spec.persistentKeepalive"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -27,7 +27,9 @@ type Peer struct {
 	Spec              PeerSpec `json:"spec"`
 }
 
-// PeerSpec is Kilo's peer specification.
+// PeerSpec is Kilo's peer specification. The JSON shape is Kilo's exactly
+// (manifests/base/crds.yaml): a Kilo Peer decodes strictly into it and a
+// Peer encoded from it is accepted by Kilo's CRD.
 type PeerSpec struct {
 	// AllowedIPs are the CIDRs the peer may send from and that are routed to it.
 	AllowedIPs []string `json:"allowedIPs"`
@@ -42,10 +44,14 @@ type PeerSpec struct {
 	PublicKey string `json:"publicKey"`
 }
 
-// PeerEndpoint is a DNS name or IP and a port.
+// PeerEndpoint is a DNS name or IP, nested under dnsOrIP as in Kilo, and a
+// port. DNSOrIP is embedded so that e.IP and e.DNS read as in Kilo's Go API.
 type PeerEndpoint struct {
-	DNSOrIP `json:",inline"`
-	Port    uint32 `json:"port"`
+	DNSOrIP `json:"dnsOrIP"`
+	// Port is int32 as the CRD's format says; the range is checked by the
+	// CRD (1-65535) and by translate, so a hostile -1 still decodes and is
+	// reported by name instead of failing the whole list.
+	Port int32 `json:"port"`
 }
 
 // DNSOrIP holds exactly one of a DNS name and an IP.
