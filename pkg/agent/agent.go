@@ -31,18 +31,25 @@ type Publisher interface {
 }
 
 // Host is the node's data plane. Apply may be called again with the same
-// state at no cost (no writes).
+// state at no cost (no writes). It applies each part on its own: a part
+// that fails is in the result's Errors, and the others still converge.
 type Host interface {
-	Apply(ctx context.Context, s State) (HostResult, error)
+	Apply(ctx context.Context, s State) HostResult
+	// EnsureTunnel makes the IPIP tunnel named name exist and be up. An
+	// error means the host cannot encapsulate now (no ipip in its kernel,
+	// say): the agent then routes without encapsulation and asks again on
+	// every reconcile.
+	EnsureTunnel(ctx context.Context, name string) error
 	// Discovered returns endpoints WireGuard learned for peers that
 	// handshook within maxAge, keyed by base64 public key.
 	Discovered(maxAge time.Duration, now time.Time) (map[string]netip.AddrPort, error)
 }
 
-// HostResult counts what one Apply wrote.
+// HostResult counts what one Apply wrote, and says which parts failed.
 type HostResult struct {
 	WireGuardWrites, RouteWrites, IPTablesWrites int
 	Peers                                        int
+	Errors                                       PartErrors
 }
 
 // Writes is the total number of writes to the host.
@@ -97,6 +104,7 @@ type Agent struct {
 	configured map[string]wireguard.Endpoint
 	// cniFor are the pod CIDRs the CNI configuration was last written for.
 	cniFor []netip.Prefix
+	parts  partReporter
 }
 
 // New checks the options; it touches nothing.
@@ -185,38 +193,54 @@ func (a *Agent) Reconcile(ctx context.Context) (err error) {
 	}
 	a.reportOwnProblems(problems)
 	view, ok := m.NodeView(a.o.Self.Name)
+	var errs PartErrors
 	if ok {
 		pub.WireGuardIP = view.WireGuardIP
-		res, err := a.o.Data.Apply(ctx, desiredFor(m, view, a.o.Self.PrivateKey, a.o.Host))
+		res := a.apply(ctx, desiredFor(m, view, a.o.Self.PrivateKey, a.o.Host))
 		a.o.Metrics.applied(res, view.Leader, len(view.WireGuard.Peers))
-		if err != nil {
-			a.publish(ctx, current, pub)
-			return fmt.Errorf("apply: %w", err)
-		}
 		if res.Writes() > 0 {
 			a.o.Logger.Info("applied", "wireguard", res.WireGuardWrites, "routes", res.RouteWrites, "iptables", res.IPTablesWrites, "peers", len(view.WireGuard.Peers), "leader", view.Leader)
 		}
+		errs = res.Errors
 	}
 	a.configured = configuredEndpoints(m)
-	a.writeCNI(m)
+	errs.Set(PartCNI, a.writeCNI(m))
+	// Failing parts are reported once per change, not returned: a resync
+	// failing the same way is not news, and the other parts converged.
+	a.reportParts(errs)
 	return a.publish(ctx, current, pub)
 }
 
+// apply applies want, without encapsulation when the host cannot
+// encapsulate (asked again on every reconcile, so the tunnel is used as
+// soon as it appears).
+func (a *Agent) apply(ctx context.Context, want State) HostResult {
+	var tunnelErr error
+	if want.Tunnel != "" {
+		if tunnelErr = a.o.Data.EnsureTunnel(ctx, want.Tunnel); tunnelErr != nil {
+			want = want.On(a.o.Host, Capabilities{})
+		}
+	}
+	res := a.o.Data.Apply(ctx, want)
+	res.Errors.Set(PartTunnel, tunnelErr)
+	return res
+}
+
 // writeCNI keeps the CNI configuration in step with the node's pod
-// CIDRs; a failure is logged and retried on the next reconcile.
-func (a *Agent) writeCNI(m *topology.Mesh) {
+// CIDRs; a failure is retried on the next reconcile.
+func (a *Agent) writeCNI(m *topology.Mesh) error {
 	if a.o.WriteCNI == nil {
-		return
+		return nil
 	}
 	n, ok := m.Node(a.o.Self.Name)
 	if !ok || len(n.PodCIDRs) == 0 || slices.Equal(n.PodCIDRs, a.cniFor) {
-		return
+		return nil
 	}
 	if err := a.o.WriteCNI(n.PodCIDRs); err != nil {
-		a.o.Logger.Error("cni", "err", err)
-		return
+		return err
 	}
 	a.cniFor = slices.Clone(n.PodCIDRs)
+	return nil
 }
 
 func (a *Agent) published(now time.Time) Published {

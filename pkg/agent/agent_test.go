@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -46,14 +48,16 @@ type fakeHost struct {
 	applied []State
 }
 
-func (h *fakeHost) Apply(_ context.Context, s State) (HostResult, error) {
+func (h *fakeHost) Apply(_ context.Context, s State) HostResult {
 	r := HostResult{Peers: len(s.WireGuard.Peers)}
 	if n := len(h.applied); n == 0 || !sameState(h.applied[n-1], s) {
 		r.WireGuardWrites = 1
 	}
 	h.applied = append(h.applied, s)
-	return r, nil
+	return r
 }
+
+func (h *fakeHost) EnsureTunnel(context.Context, string) error { return nil }
 
 func (h *fakeHost) Discovered(time.Duration, time.Time) (map[string]netip.AddrPort, error) {
 	return nil, nil
@@ -224,5 +228,52 @@ func TestCNIFollowsPodCIDR(t *testing.T) {
 	reconcile()
 	if want := []string{"[10.2.0.0/24]", "[10.2.0.0/24 fd00:2::/64]"}; !slices.Equal(written, want) {
 		t.Fatalf("written %v, want %v", written, want)
+	}
+}
+
+// TestStateWithoutEncapsulation: on a host that cannot encapsulate, the
+// state for --encapsulate=always is exactly the one --encapsulate=never
+// gives (no tunnel, no encapsulation routes or rules).
+func TestStateWithoutEncapsulation(t *testing.T) {
+	nodes := func() []*corev1.Node {
+		var out []*corev1.Node
+		for i, n := range []struct{ name, loc, ip, pod string }{
+			{"a", "east", "10.0.0.1", "10.2.0.0/24"}, {"b", "east", "10.0.0.2", "10.2.1.0/24"}, {"c", "west", "10.1.0.1", "10.2.2.0/24"},
+		} {
+			k := wireguard.Key{0, byte(i + 1)}
+			out = append(out, node(n.name, n.loc, "", n.pod, map[string]string{
+				translate.KeyKey: k.PublicKey().String(), translate.InternalIPKey: n.ip + "/24",
+				translate.EndpointKey: n.ip + ":51820", translate.LastSeenKey: "1800000000",
+			}))
+		}
+		return out
+	}
+	hc := HostConfig{Interface: "kilo0", PrivateInterface: "eth0", Tunnel: "tunl0", MeshTable: 1107, EncapTable: 1108, EncapPriority: 1106, FirewallMark: 0x1000}
+	state := func(enc topology.Encapsulation) State {
+		s := topology.DefaultSettings()
+		s.Encapsulate, s.Local, s.Now = enc, true, time.Unix(1_800_000_000, 0)
+		m, _, err := source.Build(source.Objects{Nodes: nodes()}, source.Options{Settings: s})
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, ok := m.NodeView("a")
+		if !ok {
+			t.Fatal("no view of a")
+		}
+		return Desired(m, v, wireguard.Key{0, 1}, hc)
+	}
+	always, never := state(topology.EncapsulateAlways), state(topology.EncapsulateNever)
+	if always.Tunnel == "" {
+		t.Fatal("--encapsulate=always uses no tunnel: the test proves nothing")
+	}
+	got := always.On(hc, Capabilities{})
+	if diff := cmp.Diff(never.Routes, got.Routes, cmpopts.EquateEmpty(), cmpopts.EquateComparable(netip.Prefix{}, netip.Addr{})); diff != "" {
+		t.Errorf("routes without encapsulation (-never +always on a host without ipip):\n%s", diff)
+	}
+	if got.Tunnel != "" {
+		t.Errorf("tunnel %q, want none", got.Tunnel)
+	}
+	if diff := cmp.Diff(always.Routes, always.On(hc, Capabilities{Encapsulation: true}).Routes, cmpopts.EquateComparable(netip.Prefix{}, netip.Addr{})); diff != "" {
+		t.Errorf("with encapsulation the state must not change:\n%s", diff)
 	}
 }

@@ -19,7 +19,8 @@ import (
 // work (translate, engine, desired state), not the kernel's.
 type nopHost struct{}
 
-func (nopHost) Apply(context.Context, State) (HostResult, error) { return HostResult{}, nil }
+func (nopHost) Apply(context.Context, State) HostResult    { return HostResult{} }
+func (nopHost) EnsureTunnel(context.Context, string) error { return nil }
 func (nopHost) Discovered(time.Duration, time.Time) (map[string]netip.AddrPort, error) {
 	return nil, nil
 }

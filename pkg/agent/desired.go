@@ -2,6 +2,7 @@ package agent
 
 import (
 	"net/netip"
+	"slices"
 
 	"github.com/kgctl/kgctl/pkg/agent/iptables"
 	"github.com/kgctl/kgctl/pkg/agent/route"
@@ -22,7 +23,21 @@ type HostConfig struct {
 	// encapsulation rules before the mesh table's own rule.
 	MeshTable, EncapTable int
 	EncapPriority         int
-	CNI, ForwardRules     bool
+	// FirewallMark is set on WireGuard's own packets; a rule at
+	// MarkPriority (0: just ahead of the encapsulation and mesh rules)
+	// sends packets carrying it to the main table, so the device's
+	// transport never takes the mesh's routes, whatever its peers'
+	// endpoints. 0 sets no mark and no rule.
+	FirewallMark      uint32
+	MarkPriority      int
+	CNI, ForwardRules bool
+}
+
+// Capabilities are what the host reports it can do now.
+type Capabilities struct {
+	// Encapsulation: the IPIP tunnel is ready. Without it, routes that
+	// would be encapsulated go over the private network as they are.
+	Encapsulation bool
 }
 
 // State is everything the host must hold for one node.
@@ -30,15 +45,17 @@ type State struct {
 	WireGuard wireguard.Config
 	Routes    route.State
 	IPTables  iptables.RuleSet
-	// Tunnel is the IPIP interface to create, "" when none is needed.
+	// Tunnel is the IPIP interface the routes use, "" when none.
 	Tunnel string
+	// FirewallMark is the WireGuard device's mark (0 for none).
+	FirewallMark uint32
 }
 
 // Desired computes the host state for a node's view. It is pure: the same
 // view gives the same state, so a resync with nothing changed applies
 // nothing.
 func Desired(m *topology.Mesh, v topology.NodeView, key wireguard.Key, hc HostConfig) State {
-	s := State{WireGuard: v.WireGuard}
+	s := State{WireGuard: v.WireGuard, FirewallMark: hc.FirewallMark}
 	s.WireGuard.Interface.PrivateKey = &key
 	s.WireGuard.Interface.Address = nil
 
@@ -55,6 +72,13 @@ func Desired(m *topology.Mesh, v topology.NodeView, key wireguard.Key, hc HostCo
 		s.Routes.Routes = append(s.Routes.Routes, route.Route{
 			Dst: r.Dst, Gw: r.Gw, Dev: devices[r.Device], OnLink: r.OnLink, Table: tables[r.Table],
 		})
+	}
+	if hc.FirewallMark != 0 {
+		prio := hc.MarkPriority
+		if prio == 0 {
+			prio = route.DefaultRulePriority - 2 // ahead of encapsulation's and the mesh's
+		}
+		s.Routes.Rules = append(s.Routes.Rules, route.Rule{Mark: hc.FirewallMark, Table: route.MainTable, Priority: prio})
 	}
 	for _, r := range v.Rules {
 		rr := route.Rule{Src: r.Src, Dst: r.Dst, Table: tables[r.Table], Priority: hc.EncapPriority}
@@ -74,6 +98,36 @@ func Desired(m *topology.Mesh, v topology.NodeView, key wireguard.Key, hc HostCo
 	}
 	s.IPTables = iptables.MeshRules(natInput(m, v, hc))
 	return s
+}
+
+// On returns s as a host with caps can hold it. Without encapsulation it
+// is the state --encapsulate=never gives: what would go through the
+// tunnel goes over the private network as it is, and the tunnel's own
+// routes and rules are left out.
+func (s State) On(hc HostConfig, caps Capabilities) State {
+	if caps.Encapsulation || s.Tunnel == "" {
+		return s
+	}
+	out := s
+	out.Tunnel = ""
+	out.Routes.Routes = make([]route.Route, 0, len(s.Routes.Routes))
+	for _, r := range s.Routes.Routes {
+		if r.Dev == s.Tunnel {
+			if r.Table == hc.EncapTable {
+				continue
+			}
+			r.Dev = hc.PrivateInterface
+		}
+		out.Routes.Routes = append(out.Routes.Routes, r)
+	}
+	out.Routes.Rules = make([]route.Rule, 0, len(s.Routes.Rules))
+	for _, r := range s.Routes.Rules {
+		if r.Table != hc.EncapTable {
+			out.Routes.Rules = append(out.Routes.Rules, r)
+		}
+	}
+	out.Routes.Up = slices.DeleteFunc(slices.Clone(s.Routes.Up), func(l string) bool { return l == s.Tunnel })
+	return out
 }
 
 func natInput(m *topology.Mesh, v topology.NodeView, hc HostConfig) iptables.MeshInput {

@@ -15,6 +15,10 @@ type Metrics struct {
 	Peers           prometheus.Gauge
 	Leader          prometheus.Gauge
 	Patches         prometheus.Counter
+	// PartErrors is 1 while a part of the host fails; PartFailures counts
+	// the applies in which it failed.
+	PartErrors   *prometheus.GaugeVec
+	PartFailures *prometheus.CounterVec
 }
 
 // NewMetrics creates the metrics (unregistered).
@@ -27,12 +31,14 @@ func NewMetrics() *Metrics {
 		Peers:           prometheus.NewGauge(prometheus.GaugeOpts{Name: "kgctl_wireguard_peers", Help: "WireGuard peers configured."}),
 		Leader:          prometheus.NewGauge(prometheus.GaugeOpts{Name: "kgctl_leader", Help: "1 if this node leads its segment."}),
 		Patches:         prometheus.NewCounter(prometheus.CounterOpts{Name: "kgctl_node_patches_total", Help: "Patches of the node's annotations."}),
+		PartErrors:      prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "kgctl_host_part_errors", Help: "1 while a part of the host (tunnel, wireguard, addresses, routes, rules, iptables, cni) fails to apply."}, []string{"part"}),
+		PartFailures:    prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kgctl_host_part_failures_total", Help: "Applies in which a part of the host failed."}, []string{"part"}),
 	}
 }
 
 // Register adds the metrics to r.
 func (m *Metrics) Register(r prometheus.Registerer) error {
-	for _, c := range []prometheus.Collector{m.Reconciles, m.ReconcileErrors, m.Duration, m.Writes, m.Peers, m.Leader, m.Patches} {
+	for _, c := range []prometheus.Collector{m.Reconciles, m.ReconcileErrors, m.Duration, m.Writes, m.Peers, m.Leader, m.Patches, m.PartErrors, m.PartFailures} {
 		if err := r.Register(c); err != nil {
 			return err
 		}
@@ -58,4 +64,14 @@ func (m *Metrics) applied(r HostResult, leader bool, peers int) {
 	} else {
 		m.Leader.Set(0)
 	}
+}
+
+func (m *Metrics) part(p Part, failed bool) {
+	if failed {
+		m.PartErrors.WithLabelValues(string(p)).Set(1)
+		m.PartFailures.WithLabelValues(string(p)).Inc()
+		return
+	}
+	m.PartErrors.WithLabelValues(string(p)).Set(0)
+	m.PartFailures.WithLabelValues(string(p)) // present at 0 from the start
 }

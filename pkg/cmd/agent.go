@@ -67,6 +67,7 @@ type AgentOptions struct {
 	Tunnel         string
 	MeshTable      int
 	NoIPTables     bool
+	WireGuardMark  uint32
 	// Compatibility runs the mesh as an add-on over another cluster
 	// network (--compatibility, as Kilo's kg).
 	Compatibility string
@@ -82,6 +83,11 @@ type AgentOptions struct {
 	mtu      int
 	logger   *slog.Logger
 }
+
+// DefaultWireGuardMark is --wireguard-mark's default: clear of
+// kube-proxy's 0x4000 and 0x8000, Calico's and Tailscale's upper bits and
+// Cilium's and Istio's low magic values; matched exactly.
+const DefaultWireGuardMark = 0x1000
 
 func newAgentCommand(r *Root) *cobra.Command {
 	o := &AgentOptions{root: r}
@@ -127,6 +133,7 @@ module it runs WireGuard in-process (--wireguard=auto|userspace).`,
 	f.StringVar(&o.Tunnel, "tunnel-interface", route.FallbackIPIP, "name of the IPIP interface used when encapsulating")
 	f.IntVar(&o.MeshTable, "route-table", 1107, "routing table for the mesh's routes (the next one holds encapsulation routes)")
 	f.BoolVar(&o.NoIPTables, "no-iptables", false, "do not manage iptables rules")
+	f.Uint32Var(&o.WireGuardMark, "wireguard-mark", DefaultWireGuardMark, "firewall mark on WireGuard's own packets (0x1000 by default; kube-proxy uses 0x4000 and 0x8000): a rule sends them to the main table so they never take the mesh's routes; 0 disables")
 	f.StringVar(&o.Compatibility, "compatibility", "", "run on top of another cluster network (add-on mode): flannel")
 	f.DurationVar(&o.ClockOffset, "debug-clock-offset", 0, "shift the agent's clock (for testing clock skew)")
 	_ = f.MarkHidden("debug-clock-offset")
@@ -241,7 +248,7 @@ func (o *AgentOptions) Run(ctx context.Context) error {
 			return fmt.Errorf("--create-interface=false but %s does not exist", o.Interface)
 		}
 	}
-	dev, err := wg.Open(ctx, wg.Options{Name: o.Interface, Mode: o.mode, MTU: o.mtu, Logger: log.With("component", "wireguard")})
+	dev, err := wg.Open(ctx, wg.Options{Name: o.Interface, Mode: o.mode, MTU: o.mtu, FirewallMark: o.WireGuardMark, Logger: log.With("component", "wireguard")})
 	if err != nil {
 		return err
 	}
@@ -287,6 +294,7 @@ func (o *AgentOptions) Run(ctx context.Context) error {
 		Host: agent.HostConfig{
 			Interface: o.Interface, PrivateInterface: facts.PrivateInterface, Tunnel: o.Tunnel,
 			MeshTable: o.MeshTable, EncapTable: o.MeshTable + 1, EncapPriority: route.DefaultRulePriority - 1,
+			FirewallMark: o.WireGuardMark, MarkPriority: route.DefaultRulePriority - 2,
 			CNI: o.CNI, ForwardRules: o.ForwardRules && o.CNI, Compatibility: o.compat,
 		},
 		Cluster:      watcher,

@@ -8,7 +8,6 @@ package host
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/netip"
 	"time"
 
@@ -25,41 +24,44 @@ type Linux struct {
 	IPTables *iptables.Controller
 	// NoIPTables skips iptables entirely (hosts where something else owns it).
 	NoIPTables bool
-	tunnel     string
 }
 
 var _ agent.Host = (*Linux)(nil)
 
 // Apply applies every part, each as a diff; one part failing does not
 // stop the others, so a bad route cannot keep WireGuard peers stale.
-func (h *Linux) Apply(ctx context.Context, s agent.State) (agent.HostResult, error) {
+func (h *Linux) Apply(ctx context.Context, s agent.State) agent.HostResult {
 	var res agent.HostResult
-	var errs []error
-	if s.Tunnel != "" && s.Tunnel != h.tunnel {
-		if _, err := h.Routes.EnsureIPIP(s.Tunnel); err != nil {
-			errs = append(errs, fmt.Errorf("ipip tunnel: %w", err))
-		} else {
-			h.tunnel = s.Tunnel
-		}
-	}
+	h.Device.SetFirewallMark(s.FirewallMark)
 	wr, err := h.Device.Apply(ctx, s.WireGuard)
 	res.WireGuardWrites, res.Peers = wr.Writes, len(s.WireGuard.Peers)
-	if err != nil {
-		errs = append(errs, err)
-	}
+	res.Errors.Set(agent.PartWireGuard, err)
 	rr, err := h.Routes.Apply(s.Routes)
 	res.RouteWrites = rr.Writes
-	if err != nil {
-		errs = append(errs, err)
-	}
+	routeParts(&res.Errors, err)
 	if !h.NoIPTables {
 		ir, err := h.IPTables.Apply(ctx, s.IPTables)
 		res.IPTablesWrites = ir.Writes
-		if err != nil {
-			errs = append(errs, err)
-		}
+		res.Errors.Set(agent.PartIPTables, err)
 	}
-	return res, errors.Join(errs...)
+	return res
+}
+
+// EnsureTunnel makes the IPIP tunnel exist and be up: one read when it
+// does. A kernel without ipip gives an error wrapping
+// route.ErrIPIPUnsupported, and is asked again on the next call (the
+// module may be loaded later).
+func (h *Linux) EnsureTunnel(_ context.Context, name string) error {
+	_, err := h.Routes.EnsureIPIP(name)
+	return err
+}
+
+// routeParts spreads the route manager's errors over their parts.
+func routeParts(errs *agent.PartErrors, err error) {
+	e := route.PartErrors(err)
+	errs.Set(agent.PartAddresses, errors.Join(e.Links, e.Addresses))
+	errs.Set(agent.PartRoutes, e.Routes)
+	errs.Set(agent.PartRules, e.Rules)
 }
 
 // Discovered reports endpoints WireGuard learned.
