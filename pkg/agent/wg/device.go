@@ -67,6 +67,13 @@ type system interface {
 	remove() error
 }
 
+// SetFirewallMark changes the mark the next Apply keeps on the device.
+func (d *Device) SetFirewallMark(mark uint32) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.mark = int(mark)
+}
+
 // Name returns the interface name.
 func (d *Device) Name() string { return d.name }
 
