@@ -43,18 +43,52 @@ func LoadOrCreate(path string, generate func() (wireguard.Key, error)) (key wire
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return wireguard.Key{}, false, fmt.Errorf("keyfile: %w", err)
 	}
-	// O_EXCL: if another process created it meanwhile, do not overwrite.
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return wireguard.Key{}, false, fmt.Errorf("keyfile: %w", err)
-	}
-	if _, err := f.WriteString(k.String() + "\n"); err != nil {
-		f.Close()
-		os.Remove(path)
-		return wireguard.Key{}, false, fmt.Errorf("keyfile: write %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
+	if err := create(path, []byte(k.String()+"\n")); err != nil {
 		return wireguard.Key{}, false, fmt.Errorf("keyfile: write %s: %w", path, err)
 	}
 	return k, true, nil
+}
+
+// writeTemp writes data to f and flushes it to disk; a test replaces it
+// to crash half way.
+var writeTemp = func(f *os.File, data []byte) error {
+	if _, err := f.Write(data); err != nil {
+		return err
+	}
+	return f.Sync()
+}
+
+// create puts data at path only once it is whole and on disk: written to
+// a temporary file in the same directory, synced, then linked to path
+// (which, unlike a rename, fails if another process created path
+// meanwhile: never overwrite a key) and the directory synced. A crash
+// leaves at most a temporary file, never a partial key under path.
+func create(path string, data []byte) error {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	defer os.Remove(tmp)
+	if err := f.Chmod(0o600); err != nil {
+		f.Close()
+		return err
+	}
+	if err := writeTemp(f, data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Link(tmp, path); err != nil {
+		return err
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
 }

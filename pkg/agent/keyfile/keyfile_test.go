@@ -1,6 +1,8 @@
 package keyfile
 
 import (
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -55,5 +57,55 @@ func TestLoadOrCreate(t *testing.T) {
 				t.Errorf("mode %o, want 600", st.Mode().Perm())
 			}
 		})
+	}
+}
+
+// TestCrashWhileWriting: a write that dies half way (the process killed,
+// the disk full) leaves nothing under the key's name, so the next start
+// makes a key rather than refusing a truncated file forever.
+func TestCrashWhileWriting(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "key")
+	orig := writeTemp
+	t.Cleanup(func() { writeTemp = orig })
+	writeTemp = func(f *os.File, data []byte) error {
+		f.Write(data[:10]) // a partial key on disk
+		return errors.New("killed")
+	}
+	if _, _, err := LoadOrCreate(path, nil); err == nil || !strings.Contains(err.Error(), "killed") {
+		t.Fatalf("LoadOrCreate = %v, want the write's error", err)
+	}
+	if _, err := os.Stat(path); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("after a failed write, %s: %v; want it absent", path, err)
+	}
+	writeTemp = orig
+	k, created, err := LoadOrCreate(path, nil)
+	if err != nil || !created {
+		t.Fatalf("next start: created=%v, %v; want a new key", created, err)
+	}
+	b, _ := os.ReadFile(path)
+	if strings.TrimSpace(string(b)) != k.String() {
+		t.Errorf("key file does not hold the key returned")
+	}
+	if st, _ := os.Stat(path); st.Mode().Perm() != 0o600 {
+		t.Errorf("mode %04o, want 0600", st.Mode().Perm())
+	}
+	entries, _ := os.ReadDir(filepath.Dir(path))
+	if len(entries) != 1 {
+		t.Errorf("directory holds %d files, want only the key (temporary files removed)", len(entries))
+	}
+}
+
+// TestCreateNeverOverwrites: a key another process put in place between
+// the read and the write is kept.
+func TestCreateNeverOverwrites(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "key")
+	if err := os.WriteFile(path, []byte("theirs\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := create(path, []byte("ours\n")); err == nil {
+		t.Fatal("create over an existing key succeeded")
+	}
+	if b, _ := os.ReadFile(path); string(b) != "theirs\n" {
+		t.Errorf("key file = %q, want the other process's", b)
 	}
 }
