@@ -240,6 +240,8 @@ func (o *AgentOptions) Run(ctx context.Context) error {
 		Self: o.Hostname, StaleAfter: o.settings.StaleAfter, EchoGap: 5 * o.ResyncPeriod / 2, Now: now,
 	})
 	watcher.ObserveNodes(alive)
+	// A Peer that does not decode is left out and logged once, not fatal.
+	watcher.LogPeerProblems(log)
 	if !watcher.PeersAvailable {
 		log.Warn("the Peer CRD (peers.kilo.squat.ai) is not installed: no peers; restart the agent after installing it")
 	}

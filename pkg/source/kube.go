@@ -14,6 +14,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/kgctl/kgctl/pkg/apis/kilo/v1alpha1"
+	"github.com/kgctl/kgctl/pkg/topology"
 )
 
 // Clients reach a cluster: the typed client for Nodes, the dynamic one
@@ -47,28 +48,29 @@ func Kube(ctx context.Context, c Clients) (Objects, error) {
 	for i := range nodes.Items {
 		objs.Nodes = append(objs.Nodes, &nodes.Items[i])
 	}
-	objs.Peers, err = KubePeers(ctx, c.Dynamic)
+	objs.Peers, objs.Problems, err = listPeers(ctx, c.Dynamic)
 	return objs, err
 }
 
 // KubePeers lists the cluster's Peers; none when the CRD is not installed.
+// A Peer that does not decode is left out (Kube reports it).
 func KubePeers(ctx context.Context, dc dynamic.Interface) ([]*v1alpha1.Peer, error) {
-	var out []*v1alpha1.Peer
+	peers, _, err := listPeers(ctx, dc)
+	return peers, err
+}
+
+// listPeers lists the cluster's Peers and the problems of those that do
+// not decode: one bad Peer never hides the others.
+func listPeers(ctx context.Context, dc dynamic.Interface) ([]*v1alpha1.Peer, topology.Problems, error) {
 	peers, err := dc.Resource(v1alpha1.PeerGVR).List(ctx, metav1.ListOptions{})
 	if err != nil {
 		if meta.IsNoMatchError(err) || isNotFound(err) {
-			return nil, nil
+			return nil, nil, nil
 		}
-		return nil, fmt.Errorf("list peers.%s: %w", v1alpha1.GroupName, err)
+		return nil, nil, fmt.Errorf("list peers.%s: %w", v1alpha1.GroupName, err)
 	}
-	for i := range peers.Items {
-		p, err := PeerFromUnstructured(peers.Items[i].Object)
-		if err != nil {
-			return out, fmt.Errorf("Peer %q: %w", peers.Items[i].GetName(), err)
-		}
-		out = append(out, p)
-	}
-	return out, nil
+	out, problems := decodePeers(peers.Items)
+	return out, problems, nil
 }
 
 // PeerToUnstructured converts a Peer for the dynamic client.

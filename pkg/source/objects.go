@@ -16,6 +16,9 @@ import (
 type Objects struct {
 	Nodes []*corev1.Node
 	Peers []*v1alpha1.Peer
+	// Problems are objects that could not be read at all (a Peer that
+	// does not decode): left out, reported with the others' problems.
+	Problems topology.Problems
 }
 
 // Options say how objects become a cluster.
@@ -33,7 +36,7 @@ type Options struct {
 // cannot take part are left out and reported; the rest still are.
 func Translate(objs Objects, opts Options) (topology.Cluster, topology.Problems) {
 	c := topology.Cluster{Settings: opts.Settings}
-	var problems topology.Problems
+	problems := slices.Clone(objs.Problems)
 	c.Nodes = make([]topology.Node, 0, len(objs.Nodes))
 	for _, n := range objs.Nodes {
 		tn, ps, ok := translate.Node(n, opts.Node)
@@ -70,4 +73,5 @@ func Build(objs Objects, opts Options) (*topology.Mesh, topology.Problems, error
 func (o *Objects) Sort() {
 	slices.SortStableFunc(o.Nodes, func(a, b *corev1.Node) int { return strings.Compare(a.Name, b.Name) })
 	slices.SortStableFunc(o.Peers, func(a, b *v1alpha1.Peer) int { return strings.Compare(a.Name, b.Name) })
+	slices.SortStableFunc(o.Problems, func(a, b topology.Problem) int { return strings.Compare(a.Name, b.Name) })
 }

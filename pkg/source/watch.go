@@ -3,6 +3,7 @@ package source
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"maps"
 	"slices"
 	"strings"
@@ -32,6 +33,9 @@ type Watcher struct {
 	// PeersAvailable is false when the Peer CRD is not installed.
 	PeersAvailable bool
 
+	// log, when set, hears of each Peer version that does not decode.
+	log *slog.Logger
+
 	mu       sync.Mutex
 	lastErrs []string
 	observer NodeObserver
@@ -43,6 +47,10 @@ type NodeObserver interface {
 	Observe(node, lastSeen string)
 	Forget(node string)
 }
+
+// LogPeerProblems logs each version of a Peer that does not decode, once,
+// as it enters the cache; call it before Start.
+func (w *Watcher) LogPeerProblems(l *slog.Logger) { w.log = l }
 
 // ObserveNodes sets the heartbeat observer; call it before Start.
 func (w *Watcher) ObserveNodes(o NodeObserver) { w.observer = o }
@@ -56,7 +64,7 @@ func NewWatcher(cs kubernetes.Interface, dc dynamic.Interface, disc discovery.Di
 	if w.PeersAvailable {
 		df := dynamicinformer.NewDynamicSharedInformerFactory(dc, resync)
 		w.peers = df.ForResource(v1alpha1.PeerGVR).Informer()
-		_ = w.peers.SetTransform(toPeer)
+		_ = w.peers.SetTransform(w.toPeer)
 	}
 	_, _ = w.nodes.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc: func(obj any) { w.observe(obj); w.notify() },
@@ -203,8 +211,11 @@ func (w *Watcher) Objects() Objects {
 	}
 	if w.peers != nil {
 		for _, obj := range w.peers.GetStore().List() {
-			if p, ok := obj.(*v1alpha1.Peer); ok {
+			switch p := obj.(type) {
+			case *v1alpha1.Peer:
 				o.Peers = append(o.Peers, p)
+			case *undecodedPeer:
+				o.Problems = append(o.Problems, p.problem)
 			}
 		}
 	}
@@ -238,15 +249,23 @@ func trimNode(obj any) (any, error) {
 }
 
 // toPeer turns the dynamic informer's objects into typed Peers once, at
-// the cache's door, instead of on every reconcile.
-func toPeer(obj any) (any, error) {
+// the cache's door, instead of on every reconcile. It never fails: an
+// error here would stop the informer from ever syncing, and so every
+// agent at start, for one bad Peer. A Peer that does not decode is kept
+// as an undecodedPeer (reported by Objects) and logged once per version.
+func (w *Watcher) toPeer(obj any) (any, error) {
 	u, ok := obj.(*unstructured.Unstructured)
 	if !ok {
 		return obj, nil
 	}
-	p, err := PeerFromUnstructured(u.Object)
-	if err != nil {
-		return nil, fmt.Errorf("Peer %q: %w", u.GetName(), err)
+	p, pr := decodePeer(u)
+	if pr == nil {
+		return p, nil
 	}
-	return p, nil
+	if w.log != nil {
+		w.log.Warn("Peer left out of the mesh", "problem", pr.String())
+	}
+	out := &undecodedPeer{problem: *pr}
+	out.Name, out.UID, out.ResourceVersion = u.GetName(), u.GetUID(), u.GetResourceVersion()
+	return out, nil
 }
