@@ -1,7 +1,9 @@
-// Package graph draws a mesh as Graphviz: each segment a cluster, its
-// leader marked, WireGuard links between leaders, private links from
-// followers to their leader, and peers linked to every leader. DOT comes
-// from gographviz; SVG from Graphviz's own dot, when it is installed.
+// Package graph draws a mesh as Graphviz: each segment a cluster with its
+// leader marked, WireGuard links between leaders (through one hub when
+// the mesh is too large for pairwise lines to be read), private links
+// from other nodes to their leader, the peers in a cluster of their own
+// attached once to each segment, and a legend. DOT comes from gographviz;
+// SVG from Graphviz's own dot, when it is installed.
 //
 // It reads a topology.Mesh and writes text; it computes nothing about the
 // mesh itself.
@@ -24,28 +26,111 @@ import (
 
 const graphName = "kilo"
 
+// hubAbove is the number of segments above which WireGuard links are
+// drawn to one hub: n leaders are n(n-1)/2 pairwise lines, 28 at eight,
+// and Graphviz then draws a tangle no one can follow.
+const hubAbove = 4
+
+// IDs of the objects the drawing adds beside nodes and peers; "/" cannot
+// appear in a Kubernetes name, so they never collide with a node.
+const (
+	hubID         = "wireguard/mesh"
+	peersCluster  = "cluster_peers"
+	legendCluster = "cluster_legend"
+)
+
+// Styles shared by the mesh and its legend, so the legend cannot drift.
+var (
+	nodeStyle      = map[string]string{"shape": "box", "style": "rounded"}
+	leaderStyle    = map[string]string{"shape": "box", "style": `"rounded,bold"`, "peripheries": "2"}
+	peerStyle      = map[string]string{"shape": "box", "style": `"rounded,dashed"`}
+	wireGuardStyle = map[string]string{"style": "bold", "penwidth": "2"}
+	privateStyle   = map[string]string{"style": "dashed"}
+	peerLinkStyle  = map[string]string{"style": "dotted"}
+)
+
 // Write renders m as DOT. The output depends only on the mesh, so it can
 // be committed and diffed.
 func Write(w io.Writer, m *topology.Mesh) error {
 	b := &builder{g: gographviz.NewEscape()}
 	b.do(b.g.SetName(graphName))
 	b.do(b.g.SetDir(false))
-	b.do(b.g.AddAttr(graphName, "label", fmt.Sprintf("%s granularity, WireGuard subnet %s", m.Settings.Granularity, m.Settings.Subnet)))
-	b.do(b.g.AddAttr(graphName, "labelloc", "t"))
-	b.do(b.g.AddAttr(graphName, "overlap", "false"))
+	b.attr(graphName, "label", fmt.Sprintf("%s granularity, WireGuard subnet %s", m.Settings.Granularity, m.Settings.Subnet))
+	b.attr(graphName, "labelloc", "t")
+	b.attr(graphName, "overlap", "false")
+	// compound lets a peer link end on a segment's border (lhead).
+	b.attr(graphName, "compound", "true")
+	hub := len(m.Segments) > hubAbove
+	b.segments(m, hub)
+	b.wireGuardLinks(m, hub)
+	b.peers(m, hub)
+	if len(m.Segments) > 0 || len(m.Peers) > 0 {
+		b.legend()
+	}
+	if b.err != nil {
+		return fmt.Errorf("graph: %w", b.err)
+	}
+	_, err := io.WriteString(w, b.g.String())
+	return err
+}
+
+// segments draws each segment as a cluster, inside a cluster of its
+// location when cross granularity splits a location into several.
+func (b *builder) segments(m *topology.Mesh, hub bool) {
+	parents := map[string]string{}
+	if m.Settings.Granularity == topology.CrossGranularity {
+		count := map[string]int{}
+		for i := range m.Segments {
+			count[m.Segments[i].Location]++
+		}
+		for i := range m.Segments {
+			loc := m.Segments[i].Location
+			if count[loc] < 2 {
+				continue
+			}
+			parent := "cluster_location_" + loc
+			if _, ok := parents[loc]; !ok {
+				b.do(b.g.AddSubGraph(graphName, parent, map[string]string{
+					"label": multiline("location "+loc, "private network inside, WireGuard to other locations"),
+					"style": "dashed",
+				}))
+			}
+			parents[loc] = parent
+		}
+	}
 	for i := range m.Segments {
 		s := &m.Segments[i]
-		cluster := "cluster_" + s.Name
-		b.do(b.g.AddSubGraph(graphName, cluster, map[string]string{"label": segmentLabel(s, m.Settings.Subnet), "style": "rounded"}))
-		for j := range s.Nodes {
-			b.do(b.g.AddNode(cluster, nodeID(s.Nodes[j].Name), nodeAttrs(s, j)))
+		parent, ok := parents[s.Location]
+		if !ok {
+			parent = graphName
 		}
-		// Followers reach other segments through their leader, privately.
+		cluster := segmentCluster(s)
+		b.do(b.g.AddSubGraph(parent, cluster, map[string]string{"label": segmentLabel(s, m), "style": "rounded"}))
+		for j := range s.Nodes {
+			b.do(b.g.AddNode(cluster, s.Nodes[j].Name, nodeAttrs(s, j)))
+		}
+		// Other nodes reach other segments through their leader, privately.
 		for j := range s.Nodes {
 			if j != s.Leader {
-				b.do(b.g.AddEdge(nodeID(s.Nodes[j].Name), nodeID(s.LeaderNode().Name), false, map[string]string{"style": "dashed"}))
+				b.edge(s.Nodes[j].Name, s.LeaderNode().Name, privateStyle, nil)
 			}
 		}
+	}
+}
+
+// wireGuardLinks joins leaders pairwise, or each to the hub.
+func (b *builder) wireGuardLinks(m *topology.Mesh, hub bool) {
+	if hub {
+		label := multiline("WireGuard", "full mesh", "of leaders")
+		if m.Settings.Granularity == topology.CrossGranularity {
+			label = multiline("WireGuard", "between", "locations")
+		}
+		// Quoted by hand: gographviz takes the \n-joined words for an ID.
+		b.do(b.g.AddNode(graphName, hubID, map[string]string{"label": `"` + label + `"`, "shape": "circle", "style": "bold", "fontsize": "10"}))
+		for i := range m.Segments {
+			b.edge(m.Segments[i].LeaderNode().Name, hubID, wireGuardStyle, nil)
+		}
+		return
 	}
 	for i := range m.Segments {
 		for j := i + 1; j < len(m.Segments); j++ {
@@ -53,24 +138,60 @@ func Write(w io.Writer, m *topology.Mesh) error {
 			if m.Settings.Granularity == topology.CrossGranularity && x.Location == y.Location {
 				continue // same location: private network, no tunnel
 			}
-			b.do(b.g.AddEdge(nodeID(x.LeaderNode().Name), nodeID(y.LeaderNode().Name), false, map[string]string{"style": "bold"}))
+			b.edge(x.LeaderNode().Name, y.LeaderNode().Name, wireGuardStyle, nil)
 		}
 	}
+}
+
+// peers puts every peer in one cluster: each leader has every peer, so
+// the cluster is linked once to each segment (or once to the hub), not
+// each peer to each leader.
+func (b *builder) peers(m *topology.Mesh, hub bool) {
+	if len(m.Peers) == 0 {
+		return
+	}
+	b.do(b.g.AddSubGraph(graphName, peersCluster, map[string]string{
+		"label": multiline("peers", "each a WireGuard peer of every leader"),
+		"style": "dotted",
+	}))
 	for _, p := range m.Peers {
-		id := peerID(p.Name)
-		b.do(b.g.AddNode(graphName, id, map[string]string{
-			"label": multiline("peer "+p.Name, prefixes(p.AllowedIPs), p.Endpoint.String()),
-			"shape": "box", "style": `"rounded,dashed"`,
-		}))
-		for i := range m.Segments {
-			b.do(b.g.AddEdge(id, nodeID(m.Segments[i].LeaderNode().Name), false, map[string]string{"style": "dotted"}))
+		lines := []string{p.Name, field("allowed IPs", prefixes(p.AllowedIPs)), field("endpoint", p.Endpoint.String())}
+		if p.PersistentKeepalive > 0 {
+			lines = append(lines, field("keepalive", p.PersistentKeepalive.String()))
 		}
+		attrs := copyAttrs(peerStyle)
+		attrs["label"] = multiline(lines...)
+		b.do(b.g.AddNode(peersCluster, peerID(p.Name), attrs))
 	}
-	if b.err != nil {
-		return fmt.Errorf("graph: %w", b.err)
+	// One line from the cluster's border: its tail is any peer.
+	tail := peerID(m.Peers[0].Name)
+	if hub {
+		b.edge(tail, hubID, peerLinkStyle, map[string]string{"ltail": peersCluster})
+		return
 	}
-	_, err := io.WriteString(w, b.g.String())
-	return err
+	for i := range m.Segments {
+		s := &m.Segments[i]
+		b.edge(tail, s.LeaderNode().Name, peerLinkStyle, map[string]string{"ltail": peersCluster, "lhead": segmentCluster(s)})
+	}
+}
+
+// legend is a small mesh of its own: a node, its leader, another leader
+// and a peer, joined by the three kinds of link.
+func (b *builder) legend() {
+	b.do(b.g.AddSubGraph(graphName, legendCluster, map[string]string{"label": "legend", "style": "rounded", "fontsize": "10"}))
+	add := func(id, label string, style map[string]string) {
+		attrs := copyAttrs(style)
+		// Quoted: "node" and "peer" alone would read as DOT keywords.
+		attrs["label"], attrs["fontsize"] = `"`+label+`"`, "10"
+		b.do(b.g.AddNode(legendCluster, "legend/"+id, attrs))
+	}
+	add("node", "node", nodeStyle)
+	add("leader", "leader", leaderStyle)
+	add("other", "leader", leaderStyle)
+	add("peer", "peer", peerStyle)
+	b.edge("legend/node", "legend/leader", privateStyle, map[string]string{"label": "private", "fontsize": "10"})
+	b.edge("legend/leader", "legend/other", wireGuardStyle, map[string]string{"label": "WireGuard", "fontsize": "10"})
+	b.edge("legend/peer", "legend/other", peerLinkStyle, map[string]string{"label": "peer", "fontsize": "10"})
 }
 
 // builder keeps the first error of a run of gographviz calls.
@@ -85,36 +206,65 @@ func (b *builder) do(err error) {
 	}
 }
 
-func nodeID(name string) string { return name }
+func (b *builder) attr(graph, key, value string) { b.do(b.g.AddAttr(graph, key, value)) }
+
+func (b *builder) edge(from, to string, style, extra map[string]string) {
+	attrs := copyAttrs(style)
+	for k, v := range extra {
+		attrs[k] = v
+	}
+	b.do(b.g.AddEdge(from, to, false, attrs))
+}
+
+func copyAttrs(m map[string]string) map[string]string {
+	c := make(map[string]string, len(m)+2)
+	for k, v := range m {
+		c[k] = v
+	}
+	return c
+}
+
 func peerID(name string) string { return "peer/" + name }
 
-func segmentLabel(s *topology.Segment, subnet netip.Prefix) string {
+func segmentCluster(s *topology.Segment) string { return "cluster_" + s.Name }
+
+func segmentLabel(s *topology.Segment, m *topology.Mesh) string {
 	name := "location " + s.Name
 	if len(s.Nodes) == 1 && s.Nodes[0].Name == s.Name {
 		name = "node " + s.Name
 	}
-	return multiline(name, netip.PrefixFrom(s.WireGuardIP, subnet.Bits()).String())
+	return multiline(name,
+		field("WireGuard IP", s.WireGuardIP.String()+fmt.Sprintf("/%d", m.Settings.Subnet.Bits())),
+		field("allowed location IPs", prefixes(s.AllowedLocationIPs)))
 }
 
 func nodeAttrs(s *topology.Segment, i int) map[string]string {
 	n := &s.Nodes[i]
-	lines := []string{n.Name}
+	name := n.Name
+	style := nodeStyle
 	if i == s.Leader {
-		lines[0] += " (leader)"
+		name += " (leader)"
+		style = leaderStyle
 	}
+	lines := []string{name}
 	if n.InternalIP.IsValid() {
-		lines = append(lines, n.InternalIP.String())
+		lines = append(lines, field("internal IP", n.InternalIP.String()))
 	}
-	lines = append(lines, prefixes(n.PodCIDRs), n.Endpoint.String())
+	lines = append(lines, field("pod CIDRs", prefixes(n.PodCIDRs)), field("endpoint", n.Endpoint.String()))
 	if n.PersistentKeepalive > 0 {
-		lines = append(lines, "keepalive "+n.PersistentKeepalive.String())
+		lines = append(lines, field("keepalive", n.PersistentKeepalive.String()))
 	}
-	attrs := map[string]string{"label": multiline(lines...), "shape": "ellipse"}
-	if i == s.Leader {
-		attrs["style"] = "bold"
-		attrs["shape"] = "doublecircle"
-	}
+	attrs := copyAttrs(style)
+	attrs["label"] = multiline(lines...)
 	return attrs
+}
+
+// field is "name value", or nothing when the value is empty.
+func field(name, value string) string {
+	if value == "" {
+		return ""
+	}
+	return name + " " + value
 }
 
 func prefixes(ps []netip.Prefix) string {
