@@ -38,6 +38,9 @@ func testKeys() func() (wireguard.Key, error) {
 type fakeCluster struct {
 	kube    *kubefake.Clientset
 	dynamic *dynamicfake.FakeDynamicClient
+	// keys is shared by every run against this cluster: the engine
+	// refuses a Peer whose key another Peer already has.
+	keys func() (wireguard.Key, error)
 }
 
 func newFakeCluster(t *testing.T) *fakeCluster {
@@ -60,7 +63,7 @@ func newFakeCluster(t *testing.T) *fakeCluster {
 	}
 	dc := dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(),
 		map[schema.GroupVersionResource]string{v1alpha1.PeerGVR: "PeerList"}, peers...)
-	return &fakeCluster{kube: kubefake.NewClientset(nodes...), dynamic: dc}
+	return &fakeCluster{kube: kubefake.NewClientset(nodes...), dynamic: dc, keys: testKeys()}
 }
 
 // run executes one kgctl command line against the fake cluster (nil: no
@@ -69,6 +72,9 @@ func (f *fakeCluster) run(t *testing.T, args ...string) (stdout, stderr string, 
 	t.Helper()
 	var out, errOut bytes.Buffer
 	r := &Root{Name: "kgctl", Streams: genericiooptions.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut}, GenerateKey: testKeys()}
+	if f != nil {
+		r.GenerateKey = f.keys
+	}
 	r.NewClients = func() (source.Clients, error) {
 		if f == nil {
 			return source.Clients{}, errors.New("no cluster in this test")

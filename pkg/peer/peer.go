@@ -25,32 +25,35 @@ type Claim struct {
 	Owner string
 }
 
-// Claims lists every prefix routed in the mesh: each segment's allowed
-// IPs and allowed location IPs, each peer's allowed IPs, and the
-// WireGuard subnet itself (its addresses are handed out to leaders).
+// Claims lists every prefix the mesh holds, from the engine's own
+// ownership (topology.Mesh.Claims: the WireGuard subnet and service
+// CIDRs, each node's pod CIDRs, routed internal IP and endpoint, each
+// location's allowed location IPs, each peer's allowed IPs), sorted by
+// prefix: a new peer overlapping any of them would be refused or trimmed
+// by the engine.
 func Claims(m *topology.Mesh) []Claim {
-	var out []Claim
-	if m.Settings.Subnet.IsValid() {
-		out = append(out, Claim{m.Settings.Subnet.Masked(), "the WireGuard subnet (--subnet)"})
-	}
-	for i := range m.Segments {
-		s := &m.Segments[i]
-		owner := fmt.Sprintf("segment %q", s.Name)
-		for _, p := range s.AllowedIPs {
-			out = append(out, Claim{p, owner})
-		}
-		for _, p := range s.AllowedLocationIPs {
-			out = append(out, Claim{p, owner})
-		}
-	}
-	for i := range m.Peers {
-		p := &m.Peers[i]
-		owner := fmt.Sprintf("Peer %q", p.Name)
-		for _, a := range p.AllowedIPs {
-			out = append(out, Claim{a, owner})
-		}
+	cs := m.Claims()
+	out := make([]Claim, len(cs))
+	for i, c := range cs {
+		out[i] = Claim{c.Prefix, ownerName(m, c.Owner)}
 	}
 	return out
+}
+
+// ownerName names an owner the way peer add's messages do: nodes by
+// the segment that routes their prefixes.
+func ownerName(m *topology.Mesh, o topology.Owner) string {
+	switch o.Kind {
+	case "Node":
+		if s, _, ok := m.SegmentOf(o.Name); ok {
+			return fmt.Sprintf("segment %q", s.Name)
+		}
+	case "Location":
+		return fmt.Sprintf("segment %q", o.Name)
+	case "Peer":
+		return fmt.Sprintf("Peer %q", o.Name)
+	}
+	return o.String()
 }
 
 // Conflict returns the first claim overlapping p.

@@ -110,12 +110,14 @@ func TestClaims(t *testing.T) {
 	for _, c := range Claims(m) {
 		got = append(got, c.Prefix.String()+" "+c.Owner)
 	}
+	// The engine's claims, sorted by prefix; the WireGuard IPs are
+	// inside the subnet's claim.
 	want := []string{
-		"10.4.0.0/16 the WireGuard subnet (--subnet)",
 		`10.2.0.0/24 segment "east"`,
-		`192.168.0.1/32 segment "east"`,
-		`10.4.0.1/32 segment "east"`,
+		"10.4.0.0/16 the WireGuard subnet (--subnet)",
 		`10.5.0.1/32 Peer "office"`,
+		`192.168.0.1/32 segment "east"`,
+		`198.51.100.1/32 segment "east"`,
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("claims:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
@@ -125,6 +127,33 @@ func TestClaims(t *testing.T) {
 	}
 	if _, ok := Conflict(netip.MustParsePrefix("10.5.0.2/32"), Claims(m)); ok {
 		t.Fatal("10.5.0.2/32 should be free")
+	}
+}
+
+// The address pick avoids what the engine would refuse a peer for: a
+// node's endpoint and the service CIDRs, not only routed prefixes.
+func TestFreeAddressFollowsTheEngine(t *testing.T) {
+	s := topology.DefaultSettings()
+	s.ServiceCIDRs = []netip.Prefix{netip.MustParsePrefix("10.5.0.0/30")}
+	c := topology.Cluster{Settings: s, Nodes: []topology.Node{{
+		Name:       "a",
+		Key:        key(t, 1).PublicKey(),
+		InternalIP: netip.MustParsePrefix("192.168.0.1/24"),
+		Endpoint:   wireguard.Endpoint{Addr: netip.MustParseAddr("10.5.0.4"), Port: 51820},
+		PodCIDRs:   []netip.Prefix{netip.MustParsePrefix("10.2.0.0/24")},
+	}}}
+	m, err := topology.Build(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := FreeAddress(netip.MustParsePrefix("10.5.0.0/24"), Claims(m))
+	if err != nil || got.String() != "10.5.0.5/32" {
+		t.Fatalf("got %v, %v; want 10.5.0.5/32 (past the service CIDR and a's endpoint)", got, err)
+	}
+	// And the engine accepts a peer there.
+	c.Peers = []topology.Peer{{Name: "x", PublicKey: key(t, 2).PublicKey(), AllowedIPs: []netip.Prefix{got}}}
+	if m, _ = topology.Build(c); len(m.Peers) != 1 || m.Problems.HasErrors() {
+		t.Fatalf("the engine refuses the picked address: %v", m.Problems)
 	}
 }
 

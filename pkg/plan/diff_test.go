@@ -188,15 +188,17 @@ func TestDiff(t *testing.T) {
 				`error: Peer "p": spec.allowedIPs "0.0.0.0/0": a default route would take every node's traffic; peer refused (new)`,
 			},
 		},
+		// The engine refuses the node whose pod CIDR covers the others'
+		// (the later by name: no timestamps), and the plan says so.
 		"overlapping pod CIDRs across locations": {
 			change: func(c *topology.Cluster) { c.Nodes[2].PodCIDRs = []netip.Prefix{netip.MustParsePrefix("10.2.0.0/16")} },
 			want: []string{
 				"node a-1 update: 1 WireGuard peer and 2 routes change",
-				"node a-2 update: 1 WireGuard peer and 2 routes change",
-				"location b update: allowed IPs change",
+				"node a-2 update: 1 WireGuard peer and 3 routes change",
+				`node b-1 delete: leaves the mesh: spec.podCIDR: overlaps 10.2.1.0/24 (spec.podCIDR) of node "a-1"; node refused`,
+				"location b delete: its nodes leave the mesh",
 				"peer p update: the mesh it connects to changes; its owner must install the new configuration (showconf peer p)",
-				`warning: Node "a-1": spec.podCIDR "10.2.1.0/24": overlaps 10.2.0.0/16 of node b-1 in location "b": WireGuard sends each address to the segment with the most specific allowed IP (new)`,
-				`warning: Node "a-2": spec.podCIDR "10.2.2.0/24": overlaps 10.2.0.0/16 of node b-1 in location "b": WireGuard sends each address to the segment with the most specific allowed IP (new)`,
+				`error: Node "b-1": spec.podCIDR "10.2.0.0/16": overlaps 10.2.1.0/24 (spec.podCIDR) of node "a-1"; node refused (new)`,
 			},
 		},
 	} {

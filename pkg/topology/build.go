@@ -24,12 +24,15 @@ func Build(c Cluster) (*Mesh, error) {
 	if err := s.Validate(); err != nil {
 		return nil, err
 	}
-	m := &Mesh{Settings: s, nodes: make(map[string]nodeRef, len(c.Nodes))}
+	m := &Mesh{Settings: s, nodes: make(map[string]nodeRef, len(c.Nodes)), unrouted: make(map[string]bool)}
 	ready := m.readyNodes(c.Nodes)
+	ready = m.claimNodes(ready, c.Peers)
 	m.segment(ready)
-	m.allocate()
+	if m.allocate() {
+		m.reclaimNodes(c.Peers)
+	}
+	m.claimLocations()
 	m.acceptPeers(c.Peers)
-	m.filterAllowedLocationIPs()
 	m.mergeDiscovered()
 	m.prepareRoutes()
 	m.warn()
@@ -130,16 +133,12 @@ func (m *Mesh) segment(nodes []*Node) {
 			m.nodes[n.Name] = nodeRef{segment: si, index: i}
 		}
 		seg.Leader = m.electLeader(seg)
-		var alip []netip.Prefix
 		for _, n := range seg.Nodes {
 			seg.AllowedIPs = append(seg.AllowedIPs, n.PodCIDRs...)
-			if n.InternalIP.IsValid() {
+			if n.InternalIP.IsValid() && !m.unrouted[n.Name] {
 				seg.AllowedIPs = append(seg.AllowedIPs, hostPrefix(n.InternalIP.Addr()))
 			}
-			alip = append(alip, n.AllowedLocationIPs...)
 		}
-		slices.SortFunc(alip, comparePrefix)
-		seg.AllowedLocationIPs = slices.Compact(alip)
 	}
 }
 
@@ -200,8 +199,9 @@ func isPublic(e wireguard.Endpoint) bool {
 }
 
 // allocate gives segment leaders consecutive addresses from the subnet,
-// in segment order, as Kilo does: no coordination, no state.
-func (m *Mesh) allocate() {
+// in segment order, as Kilo does: no coordination, no state. It reports
+// whether it had to drop segments.
+func (m *Mesh) allocate() (dropped bool) {
 	ip := m.Settings.Subnet.Addr()
 	kept := m.Segments[:0]
 	for _, seg := range m.Segments {
@@ -212,6 +212,7 @@ func (m *Mesh) allocate() {
 			}
 			m.problem(Error, "Location", seg.Name, "--subnet", m.Settings.Subnet.String(),
 				"the subnet has no address left for this segment; left out of the mesh")
+			dropped = true
 			continue
 		}
 		seg.WireGuardIP = ip
@@ -224,6 +225,7 @@ func (m *Mesh) allocate() {
 			m.nodes[n.Name] = nodeRef{segment: si, index: i}
 		}
 	}
+	return dropped
 }
 
 func hostPrefix(a netip.Addr) netip.Prefix { return netip.PrefixFrom(a, a.BitLen()) }
@@ -234,5 +236,3 @@ func comparePrefix(a, b netip.Prefix) int {
 	}
 	return cmp.Compare(a.Bits(), b.Bits())
 }
-
-func overlaps(a, b netip.Prefix) bool { return a.Overlaps(b) }

@@ -27,7 +27,10 @@ type Mesh struct {
 	// order, first one wins (as Kilo does).
 	discovered map[wireguard.Key]netip.AddrPort
 	targets    routeTargets
-	index      *prefixIndex
+	// own decides who holds each key and prefix (claims.go).
+	own *ownership
+	// unrouted names nodes whose internal IP collided: not routed.
+	unrouted map[string]bool
 }
 
 type nodeRef struct{ segment, index int }

@@ -8,172 +8,108 @@ import (
 	"github.com/kgctl/kgctl/pkg/wireguard"
 )
 
-// acceptPeers keeps the peers that can join safely. A peer whose allowed
-// IPs would take over the mesh's own traffic (a default route, the
-// WireGuard subnet, a node's pod CIDR) is refused outright; an allowed IP
-// that only collides with one address of the mesh, or repeats another
-// peer's, is dropped from that peer alone.
+// acceptPeers keeps the peers that can join safely, claiming in rank
+// order after every node. A peer is refused outright when its key is
+// taken (by a node or an older peer) or an allowed IP would take over
+// the mesh's own traffic: a default route, or a prefix covering a
+// reserved range (the WireGuard subnet, a service CIDR), a node's pod
+// CIDR or a node's endpoint. An allowed IP that only overlaps something
+// held already (inside a pod CIDR, an internal IP, a location's or an
+// older peer's range) is dropped from that peer alone: removing it is
+// enough for the others, and the peer keeps the rest.
 func (m *Mesh) acceptPeers(in []Peer) {
 	peers := slices.Clone(in)
 	slices.SortStableFunc(peers, func(a, b Peer) int { return strings.Compare(a.Name, b.Name) })
 	m.peers = make(map[string]int, len(peers))
-	claimed := make(map[netip.Prefix]string)
 	if len(peers) == 0 {
 		return
 	}
-	var pods []netip.Prefix
-	for i := range m.Segments {
-		for _, n := range m.Segments[i].Nodes {
-			pods = append(pods, n.PodCIDRs...)
-		}
-	}
-	mesh, podIndex := m.meshIndex(), newPrefixIndex(pods)
+	// The first of each name, in input order (SortStable keeps it first).
+	named := peers[:0]
+	seen := make(map[string]bool, len(peers))
 	for _, p := range peers {
-		if _, dup := m.peers[p.Name]; dup {
+		if seen[p.Name] {
 			m.problem(Error, "Peer", p.Name, "metadata.name", p.Name, "duplicate peer; only the first one is used")
 			continue
 		}
-		if p.PublicKey == (wireguard.Key{}) {
-			m.problem(Error, "Peer", p.Name, "spec.publicKey", "", "no public key; left out of the mesh")
+		seen[p.Name] = true
+		named = append(named, p)
+	}
+	order := slices.Clone(named)
+	slices.SortFunc(order, func(a, b Peer) int { return rank(a.CreationTimestamp, b.CreationTimestamp, a.Name, b.Name) })
+	accepted := make(map[string]Peer, len(order))
+	for _, p := range order {
+		if kept, ok := m.claimPeer(p); ok {
+			p.AllowedIPs = kept
+			accepted[p.Name] = p
+		}
+	}
+	for _, p := range named {
+		if a, ok := accepted[p.Name]; ok {
+			m.peers[p.Name] = len(m.Peers)
+			m.Peers = append(m.Peers, a)
+		}
+	}
+}
+
+// claimPeer checks one peer against everything claimed before it and,
+// if it joins, records its key and the allowed IPs it keeps.
+func (m *Mesh) claimPeer(p Peer) ([]netip.Prefix, bool) {
+	o := m.own
+	self := Owner{Kind: "Peer", Name: p.Name, Field: fieldPeerIPs}
+	if p.PublicKey == (wireguard.Key{}) {
+		m.problem(Error, "Peer", p.Name, fieldPeerKey, "", "no public key; left out of the mesh")
+		return nil, false
+	}
+	if len(p.AllowedIPs) == 0 {
+		m.problem(Error, "Peer", p.Name, fieldPeerIPs, "", "no allowed IPs; left out of the mesh")
+		return nil, false
+	}
+	if first, taken := o.keys[p.PublicKey]; taken {
+		m.problem(Error, "Peer", p.Name, fieldPeerKey, p.PublicKey.String(), "same WireGuard key as %s, which keeps it; peer refused", first)
+		return nil, false
+	}
+	for _, ip := range p.AllowedIPs {
+		if reason := m.takesOver(ip, self); reason != "" {
+			m.problem(Error, "Peer", p.Name, fieldPeerIPs, ip.String(), "%s; peer refused", reason)
+			return nil, false
+		}
+	}
+	var kept []netip.Prefix
+	for _, ip := range p.AllowedIPs {
+		ip = ip.Masked()
+		if slices.Contains(kept, ip) {
 			continue
 		}
-		if len(p.AllowedIPs) == 0 {
-			m.problem(Error, "Peer", p.Name, "spec.allowedIPs", "", "no allowed IPs; left out of the mesh")
+		if hit, _, ok := o.anyConflict(ip, self); ok {
+			m.problem(Error, "Peer", p.Name, fieldPeerIPs, ip.String(), "overlaps %s; dropped from this peer", hit.describe())
 			continue
 		}
-		if reason, ip := m.takesOver(p.AllowedIPs, podIndex); reason != "" {
-			m.problem(Error, "Peer", p.Name, "spec.allowedIPs", ip.String(), "%s; peer refused", reason)
-			continue
-		}
-		var kept []netip.Prefix
-		for _, ip := range p.AllowedIPs {
-			ip = ip.Masked()
-			if owner, ok := claimed[ip]; ok {
-				m.problem(Warning, "Peer", p.Name, "spec.allowedIPs", ip.String(), "already claimed by peer %q; dropped from this peer", owner)
-				continue
-			}
-			if hit, ok := mesh.overlap(ip); ok {
-				m.problem(Warning, "Peer", p.Name, "spec.allowedIPs", ip.String(), "overlaps the mesh's %s; dropped from this peer", hit)
-				continue
-			}
-			if m.Settings.Subnet.Overlaps(ip) {
-				m.problem(Warning, "Peer", p.Name, "spec.allowedIPs", ip.String(), "lies inside the WireGuard subnet %s reserved for leaders; dropped from this peer", m.Settings.Subnet)
-				continue
-			}
-			for other, owner := range claimed {
-				if other.Overlaps(ip) {
-					m.problem(Warning, "Peer", p.Name, "spec.allowedIPs", ip.String(), "overlaps %s of peer %q; WireGuard sends to the most specific", other, owner)
-				}
-			}
-			claimed[ip] = p.Name
-			kept = append(kept, ip)
-		}
-		if len(kept) == 0 {
-			m.problem(Error, "Peer", p.Name, "spec.allowedIPs", "", "no allowed IP left after removing conflicts; left out of the mesh")
-			continue
-		}
-		p.AllowedIPs = kept
-		m.peers[p.Name] = len(m.Peers)
-		m.Peers = append(m.Peers, p)
+		kept = append(kept, ip)
 	}
+	if len(kept) == 0 {
+		m.problem(Error, "Peer", p.Name, fieldPeerIPs, "", "no allowed IP left after removing conflicts; left out of the mesh")
+		return nil, false
+	}
+	o.keys[p.PublicKey] = Owner{Kind: "Peer", Name: p.Name, Field: fieldPeerKey}
+	for _, ip := range kept {
+		o.add(routed, Claim{ip, self})
+	}
+	return kept, true
 }
 
-// takesOver reports why a set of allowed IPs would hijack mesh traffic.
-func (m *Mesh) takesOver(ips []netip.Prefix, pods *prefixIndex) (string, netip.Prefix) {
-	for _, ip := range ips {
-		if ip.Bits() == 0 {
-			return "a default route would take every node's traffic", ip
-		}
-		if ip.Bits() <= m.Settings.Subnet.Bits() && ip.Contains(m.Settings.Subnet.Addr()) {
-			return "covers the WireGuard subnet " + m.Settings.Subnet.String(), ip
-		}
-		if c, ok := pods.within(ip); ok {
-			return "covers the pod CIDR " + c.String() + " of node " + m.podOwner(c), ip
-		}
+// takesOver says why an allowed IP would hijack mesh traffic, or "".
+func (m *Mesh) takesOver(ip netip.Prefix, self Owner) string {
+	if ip.Bits() == 0 {
+		return "a default route would take every node's traffic"
 	}
-	return "", netip.Prefix{}
-}
-
-// podOwner names the node a pod CIDR belongs to (for messages only).
-func (m *Mesh) podOwner(c netip.Prefix) string {
-	for i := range m.Segments {
-		for _, n := range m.Segments[i].Nodes {
-			if slices.Contains(n.PodCIDRs, c) {
-				return n.Name
-			}
-		}
+	if hit, covers, ok := m.own.conflict(target, ip, self, nil); ok && covers {
+		return "covers " + hit.describe()
 	}
-	return "?"
-}
-
-func firstOverlap(ip netip.Prefix, set []netip.Prefix) (netip.Prefix, bool) {
-	for _, s := range set {
-		if s.Overlaps(ip) {
-			return s, true
-		}
+	if hit, ok := m.own.coversEndpoint(ip, self); ok {
+		return "covers " + hit.describe()
 	}
-	return netip.Prefix{}, false
-}
-
-// filterAllowedLocationIPs drops allowed location IPs that collide with
-// another location's, with any segment's allowed IPs or with a peer's:
-// routing them would be ambiguous.
-func (m *Mesh) filterAllowedLocationIPs() {
-	for si := range m.Segments {
-		seg := &m.Segments[si]
-		if len(seg.AllowedLocationIPs) == 0 {
-			seg.peerAllowedIPs = seg.AllowedIPs
-			continue
-		}
-		mesh := m.meshIndex()
-		var kept []netip.Prefix
-	next:
-		for _, ip := range seg.AllowedLocationIPs {
-			if hit, ok := mesh.overlap(ip); ok {
-				m.alipProblem(seg, ip, "overlaps %s of location %q", hit, m.ownerSegment(hit))
-				continue
-			}
-			for oi := range m.Segments {
-				other := &m.Segments[oi]
-				if oi != si {
-					if hit, ok := firstOverlap(ip, other.AllowedLocationIPs); ok {
-						m.alipProblem(seg, ip, "overlaps %s, allowed in location %q", hit, other.Name)
-						continue next
-					}
-				}
-			}
-			for _, p := range m.Peers {
-				if hit, ok := firstOverlap(ip, p.AllowedIPs); ok {
-					m.alipProblem(seg, ip, "overlaps %s of peer %q", hit, p.Name)
-					continue next
-				}
-			}
-			kept = append(kept, ip)
-		}
-		seg.AllowedLocationIPs = kept
-		seg.peerAllowedIPs = append(slices.Clip(seg.AllowedIPs), kept...)
-	}
-}
-
-// ownerSegment names the segment whose allowed IPs hold p (messages only).
-func (m *Mesh) ownerSegment(p netip.Prefix) string {
-	for i := range m.Segments {
-		if slices.Contains(m.Segments[i].AllowedIPs, p) {
-			return m.Segments[i].Name
-		}
-	}
-	return "?"
-}
-
-func (m *Mesh) alipProblem(seg *Segment, ip netip.Prefix, format string, args ...any) {
-	name := seg.Name
-	for _, n := range seg.Nodes {
-		if slices.Contains(n.AllowedLocationIPs, ip) {
-			name = n.Name
-			break
-		}
-	}
-	m.problem(Warning, "Node", name, "kilo.squat.ai/allowed-location-ips", ip.String(), format+"; ignored", args...)
+	return ""
 }
 
 func (m *Mesh) mergeDiscovered() {

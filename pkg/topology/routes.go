@@ -127,7 +127,7 @@ func (m *Mesh) prepareRoutes() {
 		for _, n := range s.Nodes {
 			t.all.add(n.PodCIDRs...)
 			t.viaWireGuard.add(n.PodCIDRs...)
-			if n.InternalIP.IsValid() {
+			if n.InternalIP.IsValid() && !m.unrouted[n.Name] {
 				ip := n.InternalIP.Addr()
 				t.all.add(hostPrefix(ip))
 				if ip != l.Endpoint.Addr {

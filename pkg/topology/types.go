@@ -80,6 +80,10 @@ type Node struct {
 	// DiscoveredEndpoints are the endpoints this node's WireGuard device
 	// learned for NATed peers, keyed by the peer's public key.
 	DiscoveredEndpoints map[wireguard.Key]netip.AddrPort
+	// CreationTimestamp is the object's metadata.creationTimestamp; zero
+	// when unknown (files). Of two nodes claiming one key or prefix, the
+	// older keeps it (see rank).
+	CreationTimestamp time.Time
 }
 
 // Peer is a WireGuard peer outside the cluster (Kilo's Peer resource).
@@ -90,6 +94,9 @@ type Peer struct {
 	Endpoint            wireguard.Endpoint
 	AllowedIPs          []netip.Prefix
 	PersistentKeepalive time.Duration
+	// CreationTimestamp is the object's metadata.creationTimestamp; zero
+	// when unknown (files). It ranks peers' claims like nodes'.
+	CreationTimestamp time.Time
 }
 
 // Settings are the mesh-wide parameters (the agent's flags).

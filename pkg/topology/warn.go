@@ -1,9 +1,5 @@
 package topology
 
-import (
-	"net/netip"
-)
-
 // warn adds the warnings that concern the mesh as a whole.
 func (m *Mesh) warn() {
 	if len(m.Segments) > 1 {
@@ -33,18 +29,6 @@ func (m *Mesh) warn() {
 					m.problem(Warning, "Peer", p.Name, "spec.endpoint", "",
 						"no endpoint, and no location leader has a public endpoint: the peer may reach no segment")
 				}
-			}
-		}
-	}
-	owner := make(map[netip.Prefix]string)
-	for i := range m.Segments {
-		for _, n := range m.Segments[i].Nodes {
-			for _, c := range n.PodCIDRs {
-				if o, ok := owner[c]; ok {
-					m.problem(Warning, "Node", n.Name, "spec.podCIDR", c.String(), "same pod CIDR as node %s", o)
-					continue
-				}
-				owner[c] = n.Name
 			}
 		}
 	}

@@ -39,7 +39,7 @@ func Node(n *corev1.Node, opts NodeOptions) (topology.Node, topology.Problems, b
 	}
 	a := n.Annotations
 	p := &problems{kind: "Node", name: n.Name}
-	out := topology.Node{Name: n.Name}
+	out := topology.Node{Name: n.Name, CreationTimestamp: n.CreationTimestamp.Time}
 	ok := true
 
 	// The annotation wins over the label, so a node can be moved into a

@@ -16,7 +16,7 @@ import (
 // (unreadable keys); an unreadable endpoint or allowed IP is dropped.
 func Peer(in *v1alpha1.Peer) (topology.Peer, topology.Problems, bool) {
 	p := &problems{kind: "Peer", name: in.Name}
-	out := topology.Peer{Name: in.Name}
+	out := topology.Peer{Name: in.Name, CreationTimestamp: in.CreationTimestamp.Time}
 	ok := true
 	k, err := wireguard.ParseKey(in.Spec.PublicKey)
 	if err != nil {
