@@ -1,9 +1,6 @@
 package source
 
 import (
-	"bufio"
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -13,12 +10,7 @@ import (
 	"slices"
 	"strings"
 
-	corev1 "k8s.io/api/core/v1"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	sigsjson "sigs.k8s.io/json"
-	"sigs.k8s.io/yaml"
-
-	"github.com/kgctl/kgctl/pkg/apis/kilo/v1alpha1"
 )
 
 // Files reads Nodes and Peers from files, directories (their .yaml, .yml
@@ -89,84 +81,6 @@ func readFile(objs *Objects, name string, stdin io.Reader) error {
 		r = f
 	}
 	return Decode(objs, name, r)
-}
-
-// Decode reads a stream of YAML or JSON documents into objs.
-func Decode(objs *Objects, name string, r io.Reader) error {
-	reader := utilyaml.NewYAMLReader(bufio.NewReader(r))
-	for doc := 1; ; doc++ {
-		raw, err := reader.Read()
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("%s: document %d: %w", name, doc, err)
-		}
-		if len(bytes.TrimSpace(raw)) == 0 {
-			doc--
-			continue
-		}
-		if err := decodeDoc(objs, raw); err != nil {
-			return fmt.Errorf("%s: document %d: %w", name, doc, err)
-		}
-	}
-}
-
-type typeMeta struct {
-	APIVersion string            `json:"apiVersion"`
-	Kind       string            `json:"kind"`
-	Items      []json.RawMessage `json:"items"`
-}
-
-func decodeDoc(objs *Objects, raw []byte) error {
-	js, err := yaml.YAMLToJSONStrict(raw) // duplicate keys are errors, as kubectl has them
-	if err != nil {
-		return fmt.Errorf("malformed YAML: %w", err)
-	}
-	if bytes.Equal(bytes.TrimSpace(js), []byte("null")) {
-		return nil
-	}
-	var tm typeMeta
-	if err := json.Unmarshal(js, &tm); err != nil {
-		return fmt.Errorf("not a Kubernetes object: %w", err)
-	}
-	group := tm.APIVersion
-	if i := strings.Index(group, "/"); i >= 0 {
-		group = group[:i]
-	} else {
-		group = ""
-	}
-	switch {
-	case tm.Kind == "List" || strings.HasSuffix(tm.Kind, "List") && (tm.Kind == "NodeList" || tm.Kind == "PeerList"):
-		for i, item := range tm.Items {
-			if err := decodeDoc(objs, item); err != nil {
-				return fmt.Errorf("items[%d]: %w", i, err)
-			}
-		}
-	case tm.Kind == "Node" && group == "":
-		n := &corev1.Node{}
-		// status is the kubelet's and grows with every Kubernetes release:
-		// a dump from a newer cluster must still read.
-		if err := strictJSON(js, n, "status."); err != nil {
-			return fmt.Errorf("Node: %w", err)
-		}
-		if n.Name == "" {
-			return fmt.Errorf("Node: metadata.name is required")
-		}
-		objs.Nodes = append(objs.Nodes, n)
-	case tm.Kind == v1alpha1.PeerKind && group == v1alpha1.GroupName:
-		p := &v1alpha1.Peer{}
-		if err := strictJSON(js, p); err != nil {
-			return fmt.Errorf("Peer: %w", err)
-		}
-		if p.Name == "" {
-			return fmt.Errorf("Peer: metadata.name is required")
-		}
-		objs.Peers = append(objs.Peers, p)
-	case tm.Kind == "":
-		return fmt.Errorf("kind is missing")
-	}
-	return nil
 }
 
 // strictJSON decodes as the API server does (case-sensitive field names)
