@@ -31,6 +31,9 @@ type HostConfig struct {
 	FirewallMark      uint32
 	MarkPriority      int
 	CNI, ForwardRules bool
+	// Compatibility is the cluster network the mesh runs on (add-on mode,
+	// see addon.go).
+	Compatibility Compatibility
 }
 
 // Capabilities are what the host reports it can do now.
