@@ -2,6 +2,7 @@ package translate
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -37,8 +38,8 @@ func Node(n *corev1.Node, opts NodeOptions) (topology.Node, topology.Problems, b
 	if label == "" {
 		label = DefaultTopologyLabel
 	}
-	a := n.Annotations
 	p := &problems{kind: "Node", name: n.Name}
+	a := limitAnnotations(p, n.Annotations)
 	out := topology.Node{Name: n.Name, CreationTimestamp: n.CreationTimestamp.Time}
 	ok := true
 
@@ -74,7 +75,12 @@ func Node(n *corev1.Node, opts NodeOptions) (topology.Node, topology.Problems, b
 	if v, set := a[LeaderKey]; set {
 		out.Leader = !strings.EqualFold(strings.TrimSpace(v), "false")
 	}
-	for _, s := range splitList(a[AllowedLocationIPsKey]) {
+	for i, s := range splitList(a[AllowedLocationIPsKey]) {
+		if i == MaxAllowedLocationIPs {
+			p.add(topology.Error, AllowedLocationIPsKey, fmt.Sprintf("%d CIDRs", len(splitList(a[AllowedLocationIPsKey]))),
+				fmt.Sprintf("more than %d CIDRs; the rest ignored", MaxAllowedLocationIPs))
+			break
+		}
 		c, err := netip.ParsePrefix(s)
 		if err != nil {
 			p.add(topology.Error, AllowedLocationIPsKey, s, "not a CIDR; ignored")
@@ -196,11 +202,16 @@ func discovered(p *problems, v string) map[wireguard.Key]netip.AddrPort {
 		p.add(topology.Warning, DiscoveredEndpointsKey, v, "not a JSON object of endpoints; ignored")
 		return nil
 	}
+	if len(raw) > MaxDiscoveredEndpoints {
+		p.add(topology.Warning, DiscoveredEndpointsKey, fmt.Sprintf("%d entries", len(raw)),
+			fmt.Sprintf("more than %d entries; ignored", MaxDiscoveredEndpoints))
+		return nil
+	}
 	out := make(map[wireguard.Key]netip.AddrPort, len(raw))
 	for k, e := range raw {
 		key, err := wireguard.ParseKey(k)
 		addr, aerr := netip.ParseAddr(e.IP)
-		if err != nil || aerr != nil || e.Port <= 0 || e.Port > 65535 {
+		if err != nil || aerr != nil || addr.Zone() != "" || e.Port <= 0 || e.Port > 65535 {
 			p.add(topology.Warning, DiscoveredEndpointsKey, k, "entry is not a key with an IP and port; ignored")
 			continue
 		}
