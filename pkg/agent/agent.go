@@ -90,6 +90,10 @@ type Options struct {
 	// node's pod CIDRs. It is called whenever they change, not only at
 	// start: a node often gets its pod CIDR after its agent starts.
 	WriteCNI func(podCIDRs []netip.Prefix) error
+	// Saved, when set, is given every state whose WireGuard peers and
+	// routes converged: a restarted agent restores it before it has
+	// listed the cluster (see laststate). It should write only on change.
+	Saved func(State) error
 }
 
 // Agent reconciles one node.
@@ -223,6 +227,11 @@ func (a *Agent) apply(ctx context.Context, want State) HostResult {
 	}
 	res := a.o.Data.Apply(ctx, want)
 	res.Errors.Set(PartTunnel, tunnelErr)
+	if a.o.Saved != nil && res.Errors[PartWireGuard] == nil && res.Errors[PartRoutes] == nil {
+		if err := a.o.Saved(want); err != nil {
+			a.o.Logger.Warn("saving the applied state for a fast restart", "err", err)
+		}
+	}
 	return res
 }
 

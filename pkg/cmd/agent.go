@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -29,6 +30,7 @@ import (
 	"github.com/kgctl/kgctl/pkg/agent/host"
 	"github.com/kgctl/kgctl/pkg/agent/iptables"
 	"github.com/kgctl/kgctl/pkg/agent/keyfile"
+	"github.com/kgctl/kgctl/pkg/agent/laststate"
 	"github.com/kgctl/kgctl/pkg/agent/route"
 	"github.com/kgctl/kgctl/pkg/agent/wg"
 	"github.com/kgctl/kgctl/pkg/liveness"
@@ -284,6 +286,17 @@ func (o *AgentOptions) Run(ctx context.Context) error {
 		srv := o.serve(reg, ready)
 		defer srv.Shutdown(context.Background())
 	}
+	// An embedded device went away with the previous process: bring back
+	// its last peers and routes before listing the cluster (seconds on a
+	// busy API server), so the node's own traffic barely notices a restart.
+	saved := &laststate.Writer{Path: filepath.Join(filepath.Dir(o.PrivateKeyPath), "kgctl-state.json")}
+	if dev.Mode() == wg.ModeUserspace {
+		if ok, err := h.Restore(ctx, key, saved.Path); err != nil {
+			log.Warn("restoring the last applied state", "path", saved.Path, "err", err)
+		} else if ok {
+			log.Info("restored the last applied WireGuard peers and routes", "path", saved.Path)
+		}
+	}
 	if err := watcher.Start(ctx, 2*time.Minute); err != nil {
 		return err
 	}
@@ -308,6 +321,7 @@ func (o *AgentOptions) Run(ctx context.Context) error {
 		Logger:       log,
 		Metrics:      metrics,
 		WriteCNI:     o.cniWriter(),
+		Saved:        host.Saver(saved),
 	})
 	if err != nil {
 		return err

@@ -13,8 +13,10 @@ import (
 
 	"github.com/kgctl/kgctl/pkg/agent"
 	"github.com/kgctl/kgctl/pkg/agent/iptables"
+	"github.com/kgctl/kgctl/pkg/agent/laststate"
 	"github.com/kgctl/kgctl/pkg/agent/route"
 	"github.com/kgctl/kgctl/pkg/agent/wg"
+	"github.com/kgctl/kgctl/pkg/wireguard"
 )
 
 // Linux is the real host.
@@ -91,4 +93,29 @@ func (h *Linux) CleanUp(ctx context.Context, tunnel string) error {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
+}
+
+// Restore brings the WireGuard device and the routes back to the state
+// saved at path (see laststate) with the node's key, before the cluster is
+// listed: for an embedded device, which went away with the previous
+// process. It reports whether there was a state to restore; iptables are
+// left alone (their rules stayed in the kernel).
+func (h *Linux) Restore(ctx context.Context, key wireguard.Key, path string) (bool, error) {
+	ls, ok, err := laststate.Load(path)
+	if !ok || err != nil {
+		return false, err
+	}
+	h.Device.SetFirewallMark(ls.FirewallMark)
+	cfg := wireguard.Config{Interface: wireguard.Interface{PrivateKey: &key, ListenPort: ls.ListenPort}, Peers: ls.Peers}
+	_, werr := h.Device.Apply(ctx, cfg)
+	_, rerr := h.Routes.Apply(ls.Routes)
+	return true, errors.Join(werr, rerr)
+}
+
+// Saver returns the agent's Options.Saved for w: the peers and routes of
+// each state that converged.
+func Saver(w *laststate.Writer) func(agent.State) error {
+	return func(s agent.State) error {
+		return w.Save(laststate.State{ListenPort: s.WireGuard.Interface.ListenPort, FirewallMark: s.FirewallMark, Peers: s.WireGuard.Peers, Routes: s.Routes})
+	}
 }
