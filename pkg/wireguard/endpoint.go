@@ -39,6 +39,13 @@ func ParseEndpoint(s string) (Endpoint, error) {
 		}
 		return Endpoint{Addr: a.Unmap(), Port: uint16(p)}, nil
 	}
+	if t := strings.TrimSuffix(host, "."); t != host {
+		if _, err := netip.ParseAddr(t); err == nil {
+			// 0.0.0.0. would otherwise pass as a DNS name and count as a
+			// public endpoint.
+			return Endpoint{}, fmt.Errorf("host %q is an IP address with a trailing dot, not a DNS name", host)
+		}
+	}
 	if !validDNSName(host) {
 		return Endpoint{}, fmt.Errorf("host %q is neither an IP address nor a DNS name", host)
 	}
@@ -49,6 +56,11 @@ func ParseEndpoint(s string) (Endpoint, error) {
 func validDNSName(s string) bool {
 	s = strings.TrimSuffix(s, ".")
 	if len(s) == 0 || len(s) > 253 {
+		return false
+	}
+	// An all-numeric top-level label is an address, not a name (RFC 3696
+	// section 2): 10.0.0.1 written without its dots' meaning.
+	if top := s[strings.LastIndexByte(s, '.')+1:]; strings.Trim(top, "0123456789") == "" {
 		return false
 	}
 	for _, label := range strings.Split(s, ".") {
