@@ -7,7 +7,7 @@ COMMIT   ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 DATE     ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
 LDFLAGS  := -s -w -X $(PKG)/pkg/cmd.Version=$(VERSION) -X $(PKG)/pkg/cmd.Commit=$(COMMIT) -X $(PKG)/pkg/cmd.Date=$(DATE)
 
-.PHONY: build example test unit race vet fmt cross e2e policy-test fuzz bench completions release-check snapshot clean
+.PHONY: build example test unit race vet fmt cross e2e policy-test crd-test fuzz bench completions release-check snapshot clean
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/kgctl
@@ -21,7 +21,7 @@ example: build
 # Everything CI runs: formatting, vet, unit and golden tests, the race
 # detector on the pure packages, a macOS build, and the end-to-end test
 # when root.
-test: fmt vet unit race cross policy-test e2e
+test: fmt vet unit race cross policy-test crd-test e2e
 
 fmt:
 	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '^hack/')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
@@ -47,6 +47,11 @@ e2e:
 # on one node, may publish that node's annotations and nothing else.
 policy-test:
 	./hack/agent-policy-test.sh
+
+# The Peer CRD on a real API server: Kilo's Peers and ours under Kilo's
+# schema and our CEL rules; an undecodable Peer in a live cluster.
+crd-test:
+	./hack/crd-test.sh
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./pkg/topology/ ./pkg/plan/ ./pkg/peer/ ./pkg/agent/...
