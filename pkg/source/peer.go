@@ -44,7 +44,7 @@ func decodePeer(u *unstructured.Unstructured) (*v1alpha1.Peer, *topology.Problem
 		if v, ok := valueAt(u.Object, te.Field); ok {
 			pr.Value = v
 		}
-		pr.Message = fmt.Sprintf("not a %s; peer left out of the mesh", te.Type)
+		pr.Message = fmt.Sprintf("does not fit the Peer type's %s; peer left out of the mesh", te.Type)
 	}
 	return nil, &pr
 }

@@ -132,7 +132,7 @@ func TestKubeUndecodablePeer(t *testing.T) {
 		t.Errorf("problems (-want +got):\n%s", d)
 	}
 	for _, p := range objs.Problems {
-		if !strings.HasPrefix(p.String(), `error: Peer "`+p.Name+`": `+p.Field+` "`+p.Value+`": not a `) {
+		if !strings.HasPrefix(p.String(), `error: Peer "`+p.Name+`": `+p.Field+` "`+p.Value+`": does not fit the Peer type's `) {
 			t.Errorf("problem reads %q", p)
 		}
 	}
