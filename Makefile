@@ -7,7 +7,7 @@ COMMIT   ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 DATE     ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
 LDFLAGS  := -s -w -X $(PKG)/pkg/cmd.Version=$(VERSION) -X $(PKG)/pkg/cmd.Commit=$(COMMIT) -X $(PKG)/pkg/cmd.Date=$(DATE)
 
-.PHONY: build example test unit race vet fmt cross e2e policy-test crd-test fuzz bench completions release-check snapshot clean
+.PHONY: build example test unit race vet fmt cross e2e e2e-addon e2e-multicluster policy-test crd-test fuzz bench completions release-check snapshot clean
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/kgctl
@@ -21,7 +21,7 @@ example: build
 # Everything CI runs: formatting, vet, unit and golden tests, the race
 # detector on the pure packages, a macOS build, and the end-to-end test
 # when root.
-test: fmt vet unit race cross policy-test crd-test e2e
+test: fmt vet unit race cross policy-test crd-test e2e e2e-addon e2e-multicluster
 
 fmt:
 	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '^hack/')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
@@ -42,6 +42,15 @@ cross:
 
 e2e:
 	./hack/e2e/run.sh
+
+# Add-on mode over real flanneld (cached build, hack/build-flanneld.sh),
+# and two clusters joined by kgctl link (root; they skip otherwise). On a
+# shared machine run network-namespace tests one at a time:
+# flock /tmp/kgctl-e2e.lock make e2e-addon.
+e2e-addon:
+	./hack/e2e/addon.sh
+e2e-multicluster:
+	./hack/e2e/multicluster.sh
 
 # Least privilege on a real API server: the agent's token, bound to a Pod
 # on one node, may publish that node's annotations and nothing else.

@@ -211,7 +211,7 @@ func (o *PlanOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	p := plan.Compare(before, afterState)
+	p := plan.New(before, afterState) // node changes computed as they are written
 	w := o.root.Streams.Out
 	if o.Output == "json" {
 		err = plan.WriteJSON(w, p)

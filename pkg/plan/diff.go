@@ -3,10 +3,8 @@ package plan
 import (
 	"fmt"
 	"net/netip"
-	"runtime"
 	"slices"
 	"strings"
-	"sync"
 
 	"github.com/kgctl/kgctl/pkg/topology"
 )
@@ -36,6 +34,21 @@ func Diff(before, after *topology.Mesh) *Plan {
 
 // Compare compares two states. A nil mesh is an empty one.
 func Compare(before, after State) *Plan {
+	p := New(before, after)
+	_ = p.eachNode(func(_ int, ch *NodeChange) error {
+		p.Nodes = append(p.Nodes, *ch)
+		return nil
+	})
+	p.src = nil
+	return p
+}
+
+// New compares two states as Compare does, except that the node changes
+// are not kept in Nodes: WriteText and WriteJSON compute them node by
+// node as they render, so a plan of a whole large cluster (a flip to a
+// full mesh: every node's change lists every other node) holds only a
+// few nodes' changes at a time.
+func New(before, after State) *Plan {
 	b, a := before.Mesh, after.Mesh
 	if b == nil {
 		b = emptyMesh(a)
@@ -46,8 +59,8 @@ func Compare(before, after State) *Plan {
 	bp, ap := before.problems(), after.problems()
 	p := &Plan{
 		Settings:  settings(b.Settings, a.Settings),
-		Nodes:     nodes(b, a, bp, ap),
 		Locations: locations(b, a),
+		src:       &nodeSource{b: b, a: a, bp: bp, ap: ap, names: unionNames(b.NodeNames(), a.NodeNames())},
 	}
 	p.Peers = peers(b, a, ap)
 	p.Warnings = warnings(b, a, bp, ap)
@@ -89,34 +102,6 @@ func joinPrefixes(ps []netip.Prefix) string {
 		s[i] = p.String()
 	}
 	return strings.Join(s, ",")
-}
-
-// nodes compares every node of either mesh. Nodes are independent, so
-// the work is spread over the CPUs; each worker has its own cache.
-func nodes(b, a *topology.Mesh, bp, ap topology.Problems) []NodeChange {
-	names := unionNames(b.NodeNames(), a.NodeNames())
-	out := make([]NodeChange, len(names))
-	keep := make([]bool, len(names))
-	workers := min(runtime.GOMAXPROCS(0), (len(names)+255)/256)
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			c := newPrefixCache()
-			for i := w; i < len(names); i += workers {
-				out[i], keep[i] = nodeChange(c, names[i], b, a, bp, ap)
-			}
-		}()
-	}
-	wg.Wait()
-	kept := out[:0]
-	for i := range out {
-		if keep[i] {
-			kept = append(kept, out[i])
-		}
-	}
-	return slices.Clip(kept)
 }
 
 func unionNames(x, y []string) []string {

@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"bufio"
 	"encoding/json"
 	"io"
 	"net/netip"
@@ -15,13 +16,8 @@ const FormatVersion = "1"
 
 // The JSON shapes are declared here, apart from the Go types, so the
 // format stays as documented when the Go types evolve.
-type jsonPlan struct {
-	FormatVersion string        `json:"format_version"`
-	Changes       []jsonChange  `json:"changes"`
-	Warnings      []jsonWarning `json:"warnings"`
-	Summary       Summary       `json:"summary"`
-}
-
+// The document is {format_version, changes, warnings, summary}, written
+// by WriteJSON field by field.
 type jsonChange struct {
 	Kind   string `json:"kind"`
 	Name   string `json:"name"`
@@ -116,33 +112,73 @@ type jsonWarning struct {
 }
 
 // WriteJSON renders the plan in the versioned JSON format: settings,
-// nodes, locations and peers in that order, each sorted by name.
+// nodes, locations and peers in that order, each sorted by name. It
+// streams: each change is written as it is computed, and the bytes are
+// those of the whole document indented at once.
 func WriteJSON(w io.Writer, p *Plan) error {
-	out := jsonPlan{FormatVersion: FormatVersion, Changes: []jsonChange{}, Warnings: []jsonWarning{}, Summary: p.Summary()}
+	bw := bufio.NewWriterSize(w, 64<<10)
+	first := true
+	// item writes one element of an array two levels deep.
+	item := func(v any) error {
+		b, err := json.MarshalIndent(v, "    ", "  ")
+		if err != nil {
+			return err
+		}
+		if !first {
+			bw.WriteString(",")
+		}
+		first = false
+		bw.WriteString("\n    ")
+		_, err = bw.Write(b)
+		return err
+	}
+	end := func() {
+		if !first {
+			bw.WriteString("\n  ")
+		}
+		bw.WriteString("]")
+	}
+	version, _ := json.Marshal(FormatVersion)
+	bw.WriteString("{\n  \"format_version\": " + string(version) + ",\n  \"changes\": ")
+	bw.WriteString("[")
 	for _, s := range p.Settings {
-		out.Changes = append(out.Changes, jsonChange{
+		if err := item(jsonChange{
 			Kind: "setting", Name: s.Field, Action: Update,
 			Reason: "--" + s.Field + " changes", Value: &Change[string]{Before: s.Before, After: s.After},
-		})
+		}); err != nil {
+			return err
+		}
 	}
-	for i := range p.Nodes {
-		out.Changes = append(out.Changes, nodeJSON(&p.Nodes[i]))
+	if err := p.eachNode(func(_ int, n *NodeChange) error { return item(nodeJSON(n)) }); err != nil {
+		return err
 	}
 	for i := range p.Locations {
-		out.Changes = append(out.Changes, locationJSON(&p.Locations[i]))
+		if err := item(locationJSON(&p.Locations[i])); err != nil {
+			return err
+		}
 	}
 	for i := range p.Peers {
-		out.Changes = append(out.Changes, peerJSON(&p.Peers[i]))
+		if err := item(peerJSON(&p.Peers[i])); err != nil {
+			return err
+		}
 	}
-	for _, w := range p.Warnings {
-		out.Warnings = append(out.Warnings, jsonWarning(w))
+	end()
+	bw.WriteString(",\n  \"warnings\": [")
+	first = true
+	for _, wn := range p.Warnings {
+		if err := item(jsonWarning(wn)); err != nil {
+			return err
+		}
 	}
-	b, err := json.MarshalIndent(out, "", "  ")
+	end()
+	summary, err := json.MarshalIndent(p.Summary(), "  ", "  ")
 	if err != nil {
 		return err
 	}
-	_, err = w.Write(append(b, '\n'))
-	return err
+	bw.WriteString(",\n  \"summary\": ")
+	bw.Write(summary)
+	bw.WriteString("\n}\n")
+	return bw.Flush()
 }
 
 func nodeJSON(n *NodeChange) jsonChange {

@@ -49,11 +49,16 @@ type Plan struct {
 	// Warnings are the after mesh's problems and the plan's own checks,
 	// errors first.
 	Warnings []Warning
+
+	// src computes the node changes of a plan made by New, instead of
+	// Nodes; nodeCounts tallies them once they have been.
+	src        *nodeSource
+	nodeCounts *Counts
 }
 
 // Empty reports whether nothing changes; warnings do not count.
 func (p *Plan) Empty() bool {
-	return len(p.Settings) == 0 && len(p.Nodes) == 0 && len(p.Locations) == 0 && len(p.Peers) == 0
+	return len(p.Settings) == 0 && p.nodeSummary().Total() == 0 && len(p.Locations) == 0 && len(p.Peers) == 0
 }
 
 // Change is a field's value before and after.
@@ -274,10 +279,7 @@ type Summary struct {
 
 // Summary counts the changes.
 func (p *Plan) Summary() Summary {
-	s := Summary{Settings: len(p.Settings)}
-	for _, n := range p.Nodes {
-		s.Nodes.add(n.Action)
-	}
+	s := Summary{Settings: len(p.Settings), Nodes: p.nodeSummary()}
 	for _, l := range p.Locations {
 		s.Locations.add(l.Action)
 	}

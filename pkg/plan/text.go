@@ -3,6 +3,7 @@ package plan
 import (
 	"bufio"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"net/netip"
 	"strconv"
@@ -36,10 +37,17 @@ const most = 8
 // every node.
 func WriteText(w io.Writer, p *Plan, opts Options) error {
 	t := &text{w: bufio.NewWriter(w), color: opts.Color}
+	// The node groups first: whether anything changes depends on them.
+	groups, err := t.groupNodes(p)
+	if err != nil {
+		return err
+	}
 	if !p.Empty() {
 		t.line(0, "Changes the agents would apply ("+t.sym(Create)+" create, "+t.sym(Update)+" update, "+t.sym(Delete)+" delete):")
 		t.settings(p.Settings)
-		t.nodes(p.Nodes)
+		if err := t.nodes(p, groups); err != nil {
+			return err
+		}
 		t.locations(p.Locations)
 		t.peers(p.Peers)
 	}
@@ -140,46 +148,133 @@ func (t *text) settings(cs []SettingChange) {
 	}
 }
 
-// nodes renders node blocks, grouping updates whose blocks are the same.
-func (t *text) nodes(ns []NodeChange) {
-	if len(ns) == 0 {
-		return
+// nodeGroup is nodes whose blocks are the same: the followers of one
+// leader, say. Only the first names are kept (the header elides the
+// rest), and the body while the bodies kept stay under bodyBudget; the
+// others are rendered again when written.
+type nodeGroup struct {
+	first  int // index of the first node
+	action Action
+	reason string
+	names  []string
+	count  int
+	body   *string
+}
+
+// bodyBudget bounds the bytes of group bodies kept between the two
+// passes: a one-node change in a large cluster has a few distinct bodies
+// and is rendered once; a flip to a full mesh has one per node, each as
+// long as the cluster, and those are rendered again rather than kept.
+var bodyBudget = 32 << 20
+
+// groupNodes renders every node change once, grouping updates by a hash
+// of their reason and body, and keeps what the headers need.
+func (t *text) groupNodes(p *Plan) ([]*nodeGroup, error) {
+	var groups []*nodeGroup
+	index := make(map[[2]uint64]*nodeGroup)
+	seeds := [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}
+	kept := 0
+	err := p.eachNode(func(i int, n *NodeChange) error {
+		body := t.nodeBody(n)
+		var key [2]uint64
+		if n.Action == Update {
+			for j, seed := range seeds {
+				var h maphash.Hash
+				h.SetSeed(seed)
+				h.WriteString(n.Reason)
+				h.WriteByte(0)
+				h.WriteString(body)
+				key[j] = h.Sum64()
+			}
+			if g, ok := index[key]; ok {
+				if len(g.names) <= most {
+					g.names = append(g.names, n.Name)
+				}
+				g.count++
+				return nil
+			}
+		}
+		g := &nodeGroup{first: i, action: n.Action, reason: n.Reason, names: []string{n.Name}, count: 1}
+		if kept+len(body) <= bodyBudget {
+			kept += len(body)
+			g.body = &body
+		}
+		if n.Action == Update {
+			index[key] = g
+		}
+		groups = append(groups, g)
+		return nil
+	})
+	return groups, err
+}
+
+// nodes renders the node groups, rendering again the bodies not kept.
+func (t *text) nodes(p *Plan, groups []*nodeGroup) error {
+	if len(groups) == 0 {
+		return nil
 	}
 	t.section("Nodes:")
-	type group struct {
-		names []string
-		n     *NodeChange
-		body  string
-	}
-	var groups []*group
-	index := make(map[string]*group)
-	for i := range ns {
-		n := &ns[i]
-		body := t.nodeBody(n)
-		if n.Action != Update {
-			groups = append(groups, &group{names: []string{n.Name}, n: n, body: body})
-			continue
+	var again []int
+	for _, g := range groups {
+		if g.body == nil {
+			again = append(again, g.first)
 		}
-		key := n.Reason + "\x00" + body
-		if g, ok := index[key]; ok {
-			g.names = append(g.names, n.Name)
-			continue
-		}
-		g := &group{names: []string{n.Name}, n: n, body: body}
-		index[key] = g
-		groups = append(groups, g)
 	}
-	for i, g := range groups {
+	render := func(g *nodeGroup, i int) {
 		if i > 0 {
 			t.w.WriteString("\n")
 		}
 		what := "node " + g.names[0]
-		if len(g.names) > 1 {
-			what = fmt.Sprintf("%d nodes %s", len(g.names), elide(g.names))
+		if g.count > 1 {
+			what = fmt.Sprintf("%d nodes %s", g.count, elideCount(g.names, g.count))
 		}
-		t.line(2, t.sym(g.n.Action)+" "+t.paint(ansiBold, what)+": "+g.n.Reason)
-		t.w.WriteString(g.body)
+		t.line(2, t.sym(g.action)+" "+t.paint(ansiBold, what)+": "+g.reason)
 	}
+	if len(again) == 0 || p.src == nil {
+		for i, g := range groups {
+			render(g, i)
+			if g.body != nil {
+				t.w.WriteString(*g.body)
+			} else {
+				t.w.WriteString(t.nodeBody(&p.Nodes[g.first]))
+			}
+		}
+		return nil
+	}
+	// Groups in order; those without a kept body are computed again, a
+	// batch at a time, in the same order.
+	gi := 0
+	flush := func(upto int) {
+		for ; gi < len(groups) && (upto < 0 || groups[gi].first <= upto); gi++ {
+			g := groups[gi]
+			if g.body == nil {
+				return
+			}
+			render(g, gi)
+			t.w.WriteString(*g.body)
+		}
+	}
+	err := p.src.each(again, func(i int, n *NodeChange) error {
+		flush(i)
+		g := groups[gi]
+		render(g, gi)
+		t.w.WriteString(t.nodeBody(n))
+		gi++
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	flush(-1)
+	return nil
+}
+
+// elideCount lists the first names of count, eliding past a screenful.
+func elideCount(names []string, count int) string {
+	if count <= most {
+		return strings.Join(names, ", ")
+	}
+	return strings.Join(names[:most], ", ") + fmt.Sprintf(" and %d more", count-most)
 }
 
 // elide lists names, eliding past a screenful.

@@ -1,0 +1,113 @@
+package plan
+
+import (
+	"runtime"
+	"sync"
+
+	"github.com/kgctl/kgctl/pkg/topology"
+)
+
+// nodeSource computes node changes on demand, a few at a time, so a plan
+// of a whole cluster never holds every node's change at once: in a flip
+// to a full mesh each node's change lists every other node, and all of
+// them together are the square of the cluster.
+type nodeSource struct {
+	b, a   *topology.Mesh
+	bp, ap topology.Problems
+	names  []string
+}
+
+// batch is how many nodes each worker computes before they are handed
+// on: enough to keep the CPUs busy, few enough that a batch of full-mesh
+// changes stays small.
+const batch = 8
+
+// cacheSpan is how many nodes a worker's prefix cache serves before it is
+// dropped: the cache keeps the lists it saw alive.
+const cacheSpan = 512
+
+// each calls f, in order, with the change of each of the nodes at the
+// given indices that changes; nil indices mean every node.
+func (s *nodeSource) each(indices []int, f func(i int, ch *NodeChange) error) error {
+	n := len(s.names)
+	if indices != nil {
+		n = len(indices)
+	}
+	at := func(j int) int {
+		if indices == nil {
+			return j
+		}
+		return indices[j]
+	}
+	workers := max(1, min(runtime.GOMAXPROCS(0), (n+batch-1)/batch))
+	caches := make([]*prefixCache, workers)
+	served := make([]int, workers)
+	size := workers * batch
+	out := make([]NodeChange, size)
+	keep := make([]bool, size)
+	for start := 0; start < n; start += size {
+		m := min(size, n-start)
+		var wg sync.WaitGroup
+		for w := range workers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for j := w; j < m; j += workers {
+					if caches[w] == nil || served[w] >= cacheSpan {
+						caches[w], served[w] = newPrefixCache(), 0
+					}
+					served[w]++
+					out[j], keep[j] = nodeChange(caches[w], s.names[at(start+j)], s.b, s.a, s.bp, s.ap)
+				}
+			}()
+		}
+		wg.Wait()
+		for j := range m {
+			if keep[j] {
+				if err := f(at(start+j), &out[j]); err != nil {
+					return err
+				}
+			}
+			out[j] = NodeChange{}
+		}
+	}
+	return nil
+}
+
+// eachNode calls f with every node change in name order: those of
+// Compare's plan, or those New's plan computes as it goes.
+func (p *Plan) eachNode(f func(i int, ch *NodeChange) error) error {
+	if p.src == nil {
+		for i := range p.Nodes {
+			if err := f(i, &p.Nodes[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	var c Counts
+	err := p.src.each(nil, func(i int, ch *NodeChange) error {
+		c.add(ch.Action)
+		return f(i, ch)
+	})
+	if err == nil {
+		p.nodeCounts = &c
+	}
+	return err
+}
+
+// nodeSummary counts the node changes, computing them once if no
+// rendering has yet.
+func (p *Plan) nodeSummary() Counts {
+	if p.src == nil {
+		var c Counts
+		for _, n := range p.Nodes {
+			c.add(n.Action)
+		}
+		return c
+	}
+	if p.nodeCounts == nil {
+		_ = p.eachNode(func(int, *NodeChange) error { return nil })
+	}
+	return *p.nodeCounts
+}
