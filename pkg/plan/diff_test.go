@@ -195,10 +195,10 @@ func TestDiff(t *testing.T) {
 			want: []string{
 				"node a-1 update: 1 WireGuard peer and 2 routes change",
 				"node a-2 update: 1 WireGuard peer and 3 routes change",
-				`node b-1 delete: leaves the mesh: spec.podCIDR: overlaps 10.2.1.0/24 (spec.podCIDR) of node "a-1"; node refused`,
+				`node b-1 delete: leaves the mesh: spec.podCIDR: covers 10.2.1.0/24 (spec.podCIDR) of node "a-1"; node refused`,
 				"location b delete: its nodes leave the mesh",
 				"peer p update: the mesh it connects to changes; its owner must install the new configuration (showconf peer p)",
-				`error: Node "b-1": spec.podCIDR "10.2.0.0/16": overlaps 10.2.1.0/24 (spec.podCIDR) of node "a-1"; node refused (new)`,
+				`error: Node "b-1": spec.podCIDR "10.2.0.0/16": covers 10.2.1.0/24 (spec.podCIDR) of node "a-1"; node refused (new)`,
 			},
 		},
 	} {

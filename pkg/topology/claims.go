@@ -41,33 +41,30 @@ const (
 // without one), so the index is kept at exactly those lengths.
 func newClaims(nodes []*Node, peers []Peer) *ownership {
 	var l [2]lengthSet
-	var sizes [3]int
+	n := 4
 	add := func(p netip.Prefix) {
 		if p.IsValid() {
-			l[famOf(p)].addPrefix(p)
+			l[famOf(p)].add(p.Bits())
 		}
 	}
 	l[0].add(32)
 	l[1].add(128)
-	sizes[target] = 4
-	for _, n := range nodes {
-		for _, c := range n.PodCIDRs {
+	for _, nd := range nodes {
+		for _, c := range nd.PodCIDRs {
 			add(c)
 		}
-		for _, c := range n.AllowedLocationIPs {
+		for _, c := range nd.AllowedLocationIPs {
 			add(c)
 		}
-		sizes[target] += len(n.PodCIDRs)
-		sizes[routed] += 1 + len(n.AllowedLocationIPs)
-		sizes[endpoint]++
+		n += 2 + len(nd.PodCIDRs) + len(nd.AllowedLocationIPs)
 	}
 	for _, p := range peers {
 		for _, c := range p.AllowedIPs {
 			add(c)
 		}
-		sizes[routed] += len(p.AllowedIPs)
+		n += len(p.AllowedIPs)
 	}
-	return newOwnership(l, sizes, len(nodes)+len(peers))
+	return newOwnership(l, n, len(nodes)+len(peers))
 }
 
 func settingsClaims(o *ownership, s Settings) {
@@ -78,6 +75,14 @@ func settingsClaims(o *ownership, s Settings) {
 }
 
 func isSettings(c Claim) bool { return c.Owner.Kind == "Settings" }
+
+// verb says how a refused prefix q meets the claim it collides with.
+func verb(q netip.Prefix, hit Claim, covers bool) string {
+	if covers && hit.Prefix != q.Masked() {
+		return "covers"
+	}
+	return "overlaps"
+}
 
 // claimNodes lets the ready nodes claim their key, pod CIDRs, endpoint
 // and internal IP in rank order, and returns the nodes kept. A node is
@@ -115,23 +120,20 @@ func (m *Mesh) claimNode(o *ownership, n *Node) bool {
 		if c.Bits() == 0 {
 			return refuse(fieldPodCIDR, c.String(), "a default route would take every node's traffic")
 		}
-		if hit, _, ok := o.anyConflict(c, self); ok {
-			return refuse(fieldPodCIDR, c.String(), "overlaps %s", hit.describe())
-		}
-		if hit, ok := o.coversEndpoint(c, self); ok {
-			return refuse(fieldPodCIDR, c.String(), "covers %s", hit.describe())
+		if hit, covers, ok := o.conflict(anyKind, c, self, nil); ok {
+			return refuse(fieldPodCIDR, c.String(), "%s %s", verb(c, hit, covers), hit.describe())
 		}
 	}
 	var ep netip.Prefix
 	if a := n.Endpoint.Addr; a.IsValid() {
 		ep = hostPrefix(a)
-		if hit, _, ok := o.conflict(target, ep, self, isSettings); ok {
+		if hit, _, ok := o.conflict(kindsOf(target), ep, self, isSettings); ok {
 			return refuse(fieldEndpoint, n.Endpoint.String(), "lies inside %s", hit.describe())
 		}
 	}
 	route := n.InternalIP.IsValid()
 	if route {
-		if hit, _, ok := o.anyConflict(hostPrefix(n.InternalIP.Addr()), self); ok {
+		if hit, _, ok := o.conflict(prefixes, hostPrefix(n.InternalIP.Addr()), self, nil); ok {
 			m.problem(Error, "Node", n.Name, fieldInternalIP, n.InternalIP.String(),
 				"overlaps %s; not routed through the mesh", hit.describe())
 			route = false
@@ -217,12 +219,8 @@ func (m *Mesh) claimLocations() {
 			ignore("a default route would take every node's traffic")
 			continue
 		}
-		if hit, _, ok := o.anyConflict(a.prefix, self); ok {
-			ignore("overlaps %s", hit.describe())
-			continue
-		}
-		if hit, ok := o.coversEndpoint(a.prefix, self); ok {
-			ignore("covers %s", hit.describe())
+		if hit, covers, ok := o.conflict(anyKind, a.prefix, self, nil); ok {
+			ignore("%s %s", verb(a.prefix, hit, covers), hit.describe())
 			continue
 		}
 		o.add(routed, Claim{a.prefix, self})
@@ -257,10 +255,6 @@ func (m *Mesh) Owner(p netip.Prefix) (Claim, bool) {
 	if m.own == nil {
 		return Claim{}, false
 	}
-	for _, k := range []claimKind{target, routed, endpoint} {
-		if c, _, ok := m.own.conflict(k, p, Owner{}, nil); ok {
-			return c, true
-		}
-	}
-	return Claim{}, false
+	c, _, ok := m.own.conflict(anyKind, p, Owner{}, nil)
+	return c, ok
 }

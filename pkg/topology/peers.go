@@ -81,7 +81,7 @@ func (m *Mesh) claimPeer(p Peer) ([]netip.Prefix, bool) {
 		if slices.Contains(kept, ip) {
 			continue
 		}
-		if hit, _, ok := o.anyConflict(ip, self); ok {
+		if hit, _, ok := o.conflict(prefixes, ip, self, nil); ok {
 			m.problem(Error, "Peer", p.Name, fieldPeerIPs, ip.String(), "overlaps %s; dropped from this peer", hit.describe())
 			continue
 		}
@@ -103,11 +103,11 @@ func (m *Mesh) takesOver(ip netip.Prefix, self Owner) string {
 	if ip.Bits() == 0 {
 		return "a default route would take every node's traffic"
 	}
-	if hit, covers, ok := m.own.conflict(target, ip, self, nil); ok && covers {
-		return "covers " + hit.describe()
+	if hit, covers, ok := m.own.conflict(kindsOf(target), ip, self, nil); ok && covers {
+		return verb(ip, hit, covers) + " " + hit.describe()
 	}
-	if hit, ok := m.own.coversEndpoint(ip, self); ok {
-		return "covers " + hit.describe()
+	if hit, _, ok := m.own.conflict(kindsOf(endpoint), ip, self, nil); ok {
+		return verb(ip, hit, true) + " " + hit.describe()
 	}
 	return ""
 }
