@@ -34,8 +34,16 @@ type Claim struct {
 func Claims(m *topology.Mesh) []Claim {
 	cs := m.Claims()
 	out := make([]Claim, len(cs))
+	// A node holds several prefixes: name each owner once.
+	names := make(map[[2]string]string)
 	for i, c := range cs {
-		out[i] = Claim{c.Prefix, ownerName(m, c.Owner)}
+		k := [2]string{c.Owner.Kind, c.Owner.Name}
+		n, ok := names[k]
+		if !ok {
+			n = ownerName(m, c.Owner)
+			names[k] = n
+		}
+		out[i] = Claim{c.Prefix, n}
 	}
 	return out
 }
