@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"os"
 	"testing"
 	"time"
 
@@ -92,6 +93,46 @@ func BenchmarkWriteText(b *testing.B) {
 	for b.Loop() {
 		if err := WriteText(io.Discard, p, Options{}); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkPlan is `kgctl plan` rendered as it runs (New, then the text
+// or JSON written node by node) on n nodes in 50 locations: a one-node
+// join in location granularity, and a flip to a full mesh, whose output
+// is the square of the cluster (the 10,000-node flip writes ~15 GB of
+// text: set KGCTL_BENCH_HUGE=1 to run it).
+func BenchmarkPlan(b *testing.B) {
+	for _, n := range []int{2_000, 10_000} {
+		for _, change := range []string{"join", "full"} {
+			for _, format := range []string{"text", "json"} {
+				b.Run(fmt.Sprintf("nodes=%d/%s/%s", n, change, format), func(b *testing.B) {
+					if n > 2_000 && change == "full" && os.Getenv("KGCTL_BENCH_HUGE") == "" {
+						b.Skip("set KGCTL_BENCH_HUGE=1 for the 10,000-node flip")
+					}
+					c := benchCluster(n, 50)
+					before := mustBuild(b, c)
+					if change == "join" {
+						c.Nodes = append(c.Nodes, benchNode(n+5, 50))
+					} else {
+						c.Settings.Granularity = topology.FullGranularity
+					}
+					after := mustBuild(b, c)
+					b.ReportAllocs()
+					for b.Loop() {
+						p := New(State{Mesh: before}, State{Mesh: after})
+						var err error
+						if format == "json" {
+							err = WriteJSON(io.Discard, p)
+						} else {
+							err = WriteText(io.Discard, p, Options{})
+						}
+						if err != nil {
+							b.Fatal(err)
+						}
+					}
+				})
+			}
 		}
 	}
 }
