@@ -66,9 +66,9 @@ func desiredFor(m *topology.Mesh, v topology.NodeView, key wireguard.Key, hc Hos
 // the leader's internal IP on the private network. Clouds that drop
 // packets with pod addresses between hosts still pass flannel's vxlan.
 // A leader needs nothing: flannel's own routes bring replies back to the
-// location's other nodes. Without a pod CIDR of the right family on the
-// leader (flannel has no lease for it yet) the route stays on the private
-// network.
+// location's other nodes. When the leader has no pod CIDR in its
+// internal IP's family (IPv6-only pods on an IPv4 network), the routes
+// stay on the private network.
 func overFlannel(s *State, v topology.NodeView, hc HostConfig) {
 	if v.Leader || v.Segment == nil || len(v.Segment.Nodes) == 0 {
 		return

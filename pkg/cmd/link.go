@@ -211,7 +211,11 @@ func (o *LinkOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return noCluster(err)
 	}
-	toC, err := o.dialTo(o.ToKubeconfig, o.ToContext)
+	toPath := o.ToKubeconfig
+	if toPath == "" {
+		toPath = o.kubeconfig()
+	}
+	toC, err := o.dialTo(toPath, o.ToContext)
 	if err != nil {
 		return fmt.Errorf("--to-kubeconfig %q --to-context %q: %w", o.ToKubeconfig, o.ToContext, err)
 	}
