@@ -497,3 +497,19 @@ func TestInvariantsRandom(t *testing.T) {
 		}
 	}
 }
+
+// A segment the subnet has no address for is absent: what its nodes
+// claimed is free for a peer.
+func TestExhaustedSegmentFreesClaims(t *testing.T) {
+	s := DefaultSettings()
+	s.Subnet = pfx("10.4.0.0/30") // room for 3 segments
+	var nodes []Node
+	for i := 1; i <= 4; i++ {
+		nodes = append(nodes, tnode(i, fmt.Sprintf("n%d", i), fmt.Sprintf("loc%d", i), true))
+	}
+	m := build(t, Cluster{Settings: s, Nodes: nodes, Peers: []Peer{tpeer("p", 50, "10.2.4.0/24")}})
+	if _, ok := m.Peer("p"); !ok {
+		t.Fatalf("peer refused for n4's pod CIDR, but n4 is not in the mesh: %v", m.Problems)
+	}
+	checkInvariants(t, m)
+}
