@@ -293,7 +293,11 @@ func (a *Agent) reportOwnProblems(ps topology.Problems) {
 	a.lastEvents = joined
 	for _, m := range msgs {
 		a.o.Logger.Warn("node annotation problem", "problem", m)
-		a.o.Publisher.Event(a.o.Self.Name, "InvalidAnnotation", m)
+	}
+	// One Event for the set: the events API folds Events of one reason
+	// on one object sent together into a series, keeping one message.
+	if len(msgs) > 0 {
+		a.o.Publisher.Event(a.o.Self.Name, "InvalidAnnotation", joined)
 	}
 }
 

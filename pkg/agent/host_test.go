@@ -213,3 +213,15 @@ func TestHostRestart(t *testing.T) {
 	w.step("second agent over the same host")
 	w.check()
 }
+
+// TestHostTwoPartsFail: parts failing together are one Event naming each
+// (the events API folds Events of one reason on one object into one).
+func TestHostTwoPartsFail(t *testing.T) {
+	h := fakehost.New("kilo0", "eth0")
+	h.IPIP = true
+	w := newWorld(t, h)
+	h.Fail(agent.PartRules, nil)
+	h.Fail(agent.PartIPTables, nil)
+	w.step("rules and iptables fail")
+	w.check()
+}

@@ -3,6 +3,7 @@ package agent
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // Part is one piece of the host the agent applies on its own: one that
@@ -60,6 +61,7 @@ func (a *Agent) reportParts(errs PartErrors) {
 	if a.parts.last == nil {
 		a.parts.last = make(map[Part]string)
 	}
+	var failed []string
 	for _, p := range Parts {
 		err := errs[p]
 		a.o.Metrics.part(p, err != nil)
@@ -81,7 +83,12 @@ func (a *Agent) reportParts(errs PartErrors) {
 			a.o.Publisher.Event(a.o.Self.Name, "EncapsulationUnavailable", m)
 		default:
 			a.o.Logger.Error("host part failed", "part", p, "err", err)
-			a.o.Publisher.Event(a.o.Self.Name, "HostPartFailed", fmt.Sprintf("%s: %v", p, err))
+			failed = append(failed, fmt.Sprintf("%s: %v", p, err))
 		}
+	}
+	// One Event for the parts that newly fail: the events API folds
+	// Events of one reason on one object sent together into one.
+	if len(failed) > 0 {
+		a.o.Publisher.Event(a.o.Self.Name, "HostPartFailed", strings.Join(failed, "\n"))
 	}
 }
