@@ -22,7 +22,7 @@ W=$(mktemp -d /tmp/kgctl-tput.XXXXXX)
 export W
 KGCTL=$W/kgctl
 K=$W/kubeconfig
-trap 'status=$?; e2e_down "$W" || true; exit $status' EXIT
+trap 'status=$?; e2e_down "$W" 2>/dev/null || true; exit $status' EXIT
 e2e_down
 kc() { kubectl --kubeconfig "$K" "$@"; }
 (cd "$REPO" && CGO_ENABLED=0 go build -o "$KGCTL" ./cmd/kgctl)
@@ -71,6 +71,7 @@ for n in t1 t2; do agent_stop "$n" "$W"; done
 sleep 1
 
 log "standalone wireguard-go"
+umask 077
 for n in t1 t2; do wg genkey > "$W/$n.wgkey"; wg pubkey < "$W/$n.wgkey" > "$W/$n.wgpub"; done
 wggo() { # NS ADDR PEER PEER_ENDPOINT PEER_ALLOWED
   ip netns exec "$(ns "$1")" unshare -m --propagation private sh -c '
