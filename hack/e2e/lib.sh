@@ -9,6 +9,8 @@
 #     10.80.0.0/24  api (10.80.0.2: kube-apiserver, etcd on its loopback); host 10.80.0.254
 #     10.80.N.0/24  location subnets; nodes at .11, .12, ...
 #     10.80.3.0/24  the NAT box's public side (.2); behind it 192.168.50.0/24
+#     10.80.6.0/24  a cloud's 1:1 NAT (.2): elastic IPs 10.80.6.H for
+#                   192.168.60.H behind it, with hairpin
 #
 # Only addresses inside namespaces made here are used.
 
@@ -76,6 +78,35 @@ attach_private() {
   ip -n "$n" addr add "192.168.50.$h/24" dev eth0
   ip -n "$n" link set eth0 up
   ip -n "$n" route add default via 192.168.50.1
+}
+
+# eip_up: a cloud's 1:1 NAT, as for elastic IPs: its public side is
+# 10.80.6.2 and a private bridge 192.168.60.1/24 is behind it; nodes behind
+# it use attach_eip, which gives each an elastic IP. Hairpin: a node
+# reaching another's elastic IP from inside is DNATed back in with its
+# private source kept, so the other sees its private address (what makes
+# WireGuard roam an endpoint onto an address the mesh routes).
+eip_up() {
+  subnet_up 6
+  mkns eip
+  attach eip 6 2
+  ip -n "$(ns eip)" link add brn type bridge
+  ip -n "$(ns eip)" addr add 192.168.60.1/24 dev brn
+  ip -n "$(ns eip)" link set brn up
+}
+
+# attach_eip NS HOST: NS at 192.168.60.HOST behind the 1:1 NAT, its
+# elastic IP 10.80.6.HOST (DNAT in, from outside and inside; SNAT out).
+attach_eip() {
+  local n h=$2; n=$(ns "$1")
+  ip link add eth0 netns "$n" type veth peer name "pe-$h" netns "$(ns eip)"
+  ip -n "$(ns eip)" link set "pe-$h" master brn up
+  ip -n "$n" addr add "192.168.60.$h/24" dev eth0
+  ip -n "$n" link set eth0 up
+  ip -n "$n" route add default via 192.168.60.1
+  ip -n "$(ns eip)" addr add "10.80.6.$h/32" dev eth0
+  nsexec eip iptables -t nat -A PREROUTING -d "10.80.6.$h" -j DNAT --to-destination "192.168.60.$h"
+  nsexec eip iptables -t nat -A POSTROUTING -s "192.168.60.$h" -o eth0 -j SNAT --to-source "10.80.6.$h"
 }
 
 # host_link: the root namespace reaches the API server at 10.80.0.2.
@@ -151,13 +182,16 @@ apiserver_down() {
 
 # agent_start NODE DIR ARGS...: kgctl agent in NODE's namespaces, with a
 # private /var/run/wireguard; its pid in DIR/NODE.pid, log in DIR/NODE.log.
+# The mesh's flags are Kilo's defaults (--encapsulate always, on a kernel
+# that may have no ipip); only what the test machine needs differs
+# (userspace WireGuard, paths, a short resync, no CNI file).
 agent_start() {
   local node=$1 d=$2; shift 2
   mkdir -p "$d/$node"
   ip netns exec "$(ns "$node")" unshare -m --propagation private \
     sh -c 'mkdir -p /var/run/wireguard && mount -t tmpfs none /var/run/wireguard && exec "$@"' -- \
     "$KGCTL" agent --hostname "$node" --kubeconfig "$d/kubeconfig" --wireguard userspace \
-    --private-key "$d/$node/key" --listen 127.0.0.1:1107 --cni=false --encapsulate never \
+    --private-key "$d/$node/key" --listen 127.0.0.1:1107 --cni=false \
     --resync-period 5s "$@" >> "$d/$node.log" 2>&1 &
   echo $! > "$d/$node.pid"; disown
 }
