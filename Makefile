@@ -15,7 +15,8 @@ build:
 # The main job on the shipped example cluster: the mesh as a graph and
 # one node's WireGuard configuration, no cluster needed.
 example: build
-	$(BIN) graph -f testdata/example
+	$(BIN) graph -f testdata/example -o svg > mesh.svg
+	@echo "mesh graph written to $(CURDIR)/mesh.svg (Graphviz's dot renders it; kgctl graph -f testdata/example prints the DOT)"
 	$(BIN) showconf node aws-2 -f testdata/example
 
 # Everything CI runs: formatting, vet, unit and golden tests, the race
