@@ -92,7 +92,6 @@ func onlyStatus(err error) bool {
 	return true
 }
 
-
 func apiVersionOf(objs Objects) string {
 	if len(objs.Nodes) == 1 {
 		return objs.Nodes[0].APIVersion
