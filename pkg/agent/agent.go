@@ -196,6 +196,7 @@ func (a *Agent) Reconcile(ctx context.Context) (err error) {
 		return err
 	}
 	a.reportOwnProblems(problems)
+	a.o.Metrics.meshed(m)
 	view, ok := m.NodeView(a.o.Self.Name)
 	var errs PartErrors
 	if ok {

@@ -18,7 +18,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/dynamic"
@@ -35,6 +34,7 @@ import (
 	"github.com/kgctl/kgctl/pkg/agent/wg"
 	"github.com/kgctl/kgctl/pkg/liveness"
 	"github.com/kgctl/kgctl/pkg/source"
+	"github.com/kgctl/kgctl/pkg/status"
 	"github.com/kgctl/kgctl/pkg/topology"
 	"github.com/kgctl/kgctl/pkg/translate"
 	"github.com/kgctl/kgctl/pkg/wireguard"
@@ -69,7 +69,11 @@ type AgentOptions struct {
 	Tunnel         string
 	MeshTable      int
 	NoIPTables     bool
-	WireGuardMark  uint32
+	// Kilo's kg flags with Kilo's meaning.
+	PrioritisePrivate bool
+	CleanUpIface      bool
+	Master            string
+	WireGuardMark     uint32
 	// Compatibility runs the mesh as an add-on over another cluster
 	// network (--compatibility, as Kilo's kg).
 	Compatibility string
@@ -91,8 +95,10 @@ type AgentOptions struct {
 // Cilium's and Istio's low magic values; matched exactly.
 const DefaultWireGuardMark = 0x1000
 
-func newAgentCommand(r *Root) *cobra.Command {
-	o := &AgentOptions{root: r}
+func newAgentCommand(r *Root) *cobra.Command { return agentCommand(&AgentOptions{root: r}) }
+
+// agentCommand builds the command around o, so tests can read o back.
+func agentCommand(o *AgentOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "agent",
 		Short: "Run the mesh agent on this node (the DaemonSet's command)",
@@ -122,19 +128,26 @@ module it runs WireGuard in-process (--wireguard=auto|userspace).`,
 	f.StringVar(&o.CNIPath, "cni-path", "/etc/cni/net.d/10-kilo.conflist", "where to write the CNI configuration")
 	f.StringVar(&o.MTU, "mtu", "auto", `MTU of the WireGuard interface, or "auto" (private interface's MTU minus 80)`)
 	f.DurationVar(&o.ResyncPeriod, "resync-period", 30*time.Second, "how often to re-apply everything and refresh last-seen")
-	f.StringVar(&o.Listen, "listen", ":1107", "address for /metrics and /health (empty disables)")
+	f.StringVar(&o.Listen, "listen", ":1107", "address for /metrics, /health and /graph (empty disables)")
 	f.BoolVar(&o.CleanUp, "clean-up", false, "on shutdown, remove everything the agent created (for removing the node; a plain restart keeps the data plane)")
 	f.BoolVar(&o.CreateIface, "create-interface", true, "create the WireGuard interface if it does not exist")
 	f.StringSliceVar(&o.InternalCIDRs, "internal-cidr", nil, "CIDRs in which to look for the internal IP (default: the default route's address)")
 	f.StringSliceVar(&o.ServiceCIDRs, "service-cidr", nil, "the cluster's service CIDRs: never masqueraded")
 	f.StringVar(&o.TopologyLabel, "topology-label", translate.DefaultTopologyLabel, "node label holding the location")
 	f.BoolVar(&o.ForwardRules, "iptables-forward-rules", false, "add FORWARD ACCEPT rules for pod traffic (hosts whose FORWARD policy is DROP)")
-	f.StringVar(&o.LogLevel, "log-level", "info", "debug, info, warn or error")
+	f.StringVar(&o.LogLevel, "log-level", "info", "all, debug, info, warn, error or none (Kilo's levels)")
 	f.StringVar(&o.WireGuard, "wireguard", string(wg.ModeAuto), "WireGuard implementation: kernel, userspace (in-process) or auto")
+	_ = cmd.RegisterFlagCompletionFunc("mesh-granularity", fixed("location", "full", "cross"))
+	_ = cmd.RegisterFlagCompletionFunc("encapsulate", fixed("never", "crosssubnet", "always"))
+	_ = cmd.RegisterFlagCompletionFunc("log-level", fixed("all", "debug", "info", "warn", "error", "none"))
+	_ = cmd.RegisterFlagCompletionFunc("wireguard", fixed("auto", "kernel", "userspace"))
 	f.StringVar(&o.PrivateKeyPath, "private-key", "/var/lib/kilo/key", "file holding this node's WireGuard private key (created 0600 if missing)")
 	f.StringVar(&o.Tunnel, "tunnel-interface", route.FallbackIPIP, "name of the IPIP interface used when encapsulating")
 	f.IntVar(&o.MeshTable, "route-table", 1107, "routing table for the mesh's routes (the next one holds encapsulation routes)")
 	f.BoolVar(&o.NoIPTables, "no-iptables", false, "do not manage iptables rules")
+	f.BoolVar(&o.PrioritisePrivate, "prioritise-private-addresses", false, "publish the internal IP as the node's endpoint even when it has a public one (Kilo's kg flag)")
+	f.BoolVar(&o.CleanUpIface, "clean-up-interface", false, "on shutdown, delete the WireGuard interface (also done by --clean-up; Kilo's kg flag)")
+	f.StringVar(&o.Master, "master", "", "address of the Kubernetes API server, overriding the kubeconfig's (Kilo's kg flag; same as --server)")
 	f.Uint32Var(&o.WireGuardMark, "wireguard-mark", DefaultWireGuardMark, "firewall mark on WireGuard's own packets (0x1000 by default; kube-proxy uses 0x4000 and 0x8000): a rule sends them to the main table so they never take the mesh's routes; 0 disables")
 	f.StringVar(&o.Compatibility, "compatibility", "", "run on top of another cluster network (add-on mode): flannel")
 	f.DurationVar(&o.ClockOffset, "debug-clock-offset", 0, "shift the agent's clock (for testing clock skew)")
@@ -144,11 +157,16 @@ module it runs WireGuard in-process (--wireguard=auto|userspace).`,
 
 // Complete validates the flags into settings, naming the flag at fault.
 func (o *AgentOptions) Complete() error {
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(o.LogLevel)); err != nil {
-		return fmt.Errorf("--log-level: %q: want debug, info, warn or error", o.LogLevel)
+	var err error
+	if o.logger, err = newLogger(o.root.Streams.ErrOut, o.LogLevel); err != nil {
+		return err
 	}
-	o.logger = slog.New(slog.NewTextHandler(o.root.Streams.ErrOut, &slog.HandlerOptions{Level: level}))
+	if o.Master != "" {
+		if o.root.Kube.APIServer != nil && *o.root.Kube.APIServer != "" && *o.root.Kube.APIServer != o.Master {
+			return fmt.Errorf("--master %q and --server %q disagree: give one", o.Master, *o.root.Kube.APIServer)
+		}
+		o.root.Kube.APIServer = &o.Master
+	}
 	mf := MeshFlags{Granularity: o.Granularity, Subnet: o.Subnet, Port: o.Port, TopologyLabel: o.TopologyLabel, ServiceCIDRs: o.ServiceCIDRs, Now: "live"}
 	s, err := mf.Settings()
 	if err != nil {
@@ -210,7 +228,7 @@ func (o *AgentOptions) Run(ctx context.Context) error {
 		return err
 	}
 	endpoint := wireguard.Endpoint{Addr: facts.InternalIP.Addr(), Port: uint16(o.Port)}
-	if facts.PublicIP.IsValid() {
+	if facts.PublicIP.IsValid() && !(o.PrioritisePrivate && facts.InternalIP.IsValid()) {
 		endpoint.Addr = facts.PublicIP
 	}
 	if o.mtu == 0 {
@@ -270,6 +288,10 @@ func (o *AgentOptions) Run(ctx context.Context) error {
 			} else {
 				log.Info("cleaned up")
 			}
+		} else if o.CleanUpIface {
+			if err := dev.Delete(); err != nil {
+				log.Error("clean-up-interface", "interface", o.Interface, "err", err)
+			}
 		} else {
 			dev.Close()
 		}
@@ -281,9 +303,8 @@ func (o *AgentOptions) Run(ctx context.Context) error {
 	if err := metrics.Register(reg); err != nil {
 		return err
 	}
-	ready := make(chan struct{})
 	if o.Listen != "" {
-		srv := o.serve(reg, ready)
+		srv := o.serve(reg, metrics)
 		defer srv.Shutdown(context.Background())
 	}
 	// An embedded device went away with the previous process: bring back
@@ -300,7 +321,6 @@ func (o *AgentOptions) Run(ctx context.Context) error {
 	if err := watcher.Start(ctx, 2*time.Minute); err != nil {
 		return err
 	}
-	close(ready)
 
 	a, err := agent.New(agent.Options{
 		Self:     agent.Self{Name: o.Hostname, PrivateKey: key, InternalIP: facts.InternalIP, Endpoint: endpoint},
@@ -329,19 +349,15 @@ func (o *AgentOptions) Run(ctx context.Context) error {
 	return a.Run(ctx)
 }
 
-// serve exposes /metrics and /health; /health answers 200 once the
-// cluster has been listed.
-func (o *AgentOptions) serve(reg *prometheus.Registry, ready <-chan struct{}) *http.Server {
-	mux := http.NewServeMux()
-	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	mux.HandleFunc("/health", func(w http.ResponseWriter, _ *http.Request) {
-		select {
-		case <-ready:
-			fmt.Fprintln(w, "ok")
-		default:
-			http.Error(w, "waiting for the cluster's nodes and peers", http.StatusServiceUnavailable)
+// serve exposes /metrics, /health (200 after the first full apply) and
+// /graph (the mesh of the last reconcile).
+func (o *AgentOptions) serve(reg *prometheus.Registry, m *agent.Metrics) *http.Server {
+	mux := status.Handler(status.Options{Gatherer: reg, Ready: m.Ready(), Mesh: func() (*topology.Mesh, error) {
+		if mesh := m.Mesh(); mesh != nil {
+			return mesh, nil
 		}
-	})
+		return nil, errors.New("no mesh computed yet")
+	}})
 	srv := &http.Server{Addr: o.Listen, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() {
 		if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {

@@ -42,6 +42,9 @@ and peers linked to every leader (dotted).`,
 	o.Mesh.AddFlags(cmd.Flags())
 	cmd.Flags().StringVarP(&o.Output, "output", "o", "dot", "output format: dot or svg (svg needs Graphviz)")
 	cmd.Flags().StringVar(&o.Layout, "layout", "dot", "Graphviz layout engine for svg: dot, circo, neato, ...")
+	registerMeshCompletions(cmd)
+	_ = cmd.RegisterFlagCompletionFunc("output", fixed("dot", "svg"))
+	_ = cmd.RegisterFlagCompletionFunc("layout", fixed("dot", "circo", "neato", "twopi", "fdp", "sfdp"))
 	return cmd
 }
 

@@ -35,7 +35,7 @@ func (f *MeshFlags) AddFlags(fs *pflag.FlagSet) {
 	d := topology.DefaultSettings()
 	f.fs = fs
 	fs.StringArrayVarP(&f.Files, "filename", "f", nil, "read Nodes and Peers from YAML/JSON files or directories instead of a cluster (repeatable; - for stdin)")
-	fs.StringVar(&f.Granularity, "mesh-granularity", string(d.Granularity), "how nodes are grouped: location, full or cross (default: what the agents publish in kilo.squat.ai/granularity, else location)")
+	fs.StringVar(&f.Granularity, "mesh-granularity", GranularityAuto, "how nodes are grouped: location, full, cross, or auto (what the agents publish in kilo.squat.ai/granularity, else location)")
 	fs.StringVar(&f.Subnet, "subnet", d.Subnet.String(), "CIDR from which WireGuard IPs are allocated")
 	fs.IntVar(&f.Port, "port", d.Port, "WireGuard listen port of the nodes")
 	fs.StringVar(&f.TopologyLabel, "topology-label", translate.DefaultTopologyLabel, "node label holding the location")
@@ -44,13 +44,16 @@ func (f *MeshFlags) AddFlags(fs *pflag.FlagSet) {
 }
 
 // Settings validates the flags into engine settings, naming the flag at fault.
-func (f *MeshFlags) Settings() (topology.Settings, error) {
+func (f MeshFlags) Settings() (topology.Settings, error) {
 	s := topology.DefaultSettings()
-	g, err := topology.ParseGranularity(f.Granularity)
-	if err != nil {
-		return s, fmt.Errorf("--mesh-granularity: %w", err)
+	if f.Granularity != GranularityAuto {
+		g, err := topology.ParseGranularity(f.Granularity)
+		if err != nil {
+			return s, fmt.Errorf("--mesh-granularity: %w (or %q)", err, GranularityAuto)
+		}
+		s.Granularity = g
 	}
-	s.Granularity = g
+	var err error
 	if s.Subnet, err = netip.ParsePrefix(f.Subnet); err != nil {
 		return s, fmt.Errorf("--subnet: %q is not a CIDR", f.Subnet)
 	}
@@ -80,7 +83,7 @@ func (f *MeshFlags) Settings() (topology.Settings, error) {
 }
 
 // Options is what Load needs besides the flags.
-func (f *MeshFlags) Options() (source.Options, error) {
+func (f MeshFlags) Options() (source.Options, error) {
 	s, err := f.Settings()
 	if err != nil {
 		return source.Options{}, err
@@ -95,7 +98,7 @@ func (r *Root) Objects(ctx context.Context, files []string) (source.Objects, err
 	}
 	c, err := r.Clients()
 	if err != nil {
-		return source.Objects{}, fmt.Errorf("no cluster to read from (use -f FILE to read manifests): %w", err)
+		return source.Objects{}, noCluster(err)
 	}
 	return source.Kube(ctx, c)
 }
@@ -117,12 +120,16 @@ func (r *Root) LoadMesh(ctx context.Context, f *MeshFlags) (*topology.Mesh, topo
 	return source.Build(objs, opts)
 }
 
+// GranularityAuto is Kilo kgctl's --mesh-granularity default: the
+// granularity the agents publish, else location.
+const GranularityAuto = "auto"
+
 // For adapts the flags to the cluster read: unless --mesh-granularity was
-// given, the mesh is computed with the granularity the agents publish
-// (as Kilo's kgctl does), so a cluster run with --mesh-granularity=full
-// is shown as its agents see it.
+// given (as something other than auto), the mesh is computed with the
+// granularity the agents publish (as Kilo's kgctl does), so a cluster run
+// with --mesh-granularity=full is shown as its agents see it.
 func (f MeshFlags) For(nodes []*corev1.Node) MeshFlags {
-	if f.fs != nil && f.fs.Changed("mesh-granularity") {
+	if f.fs != nil && f.fs.Changed("mesh-granularity") && f.Granularity != GranularityAuto {
 		return f
 	}
 	if g := publishedGranularity(nodes); g != "" {

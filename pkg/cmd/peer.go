@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/mdp/qrterminal/v3"
@@ -19,11 +18,13 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/cli-runtime/pkg/printers"
 	"rsc.io/qr"
 
 	"github.com/kgctl/kgctl/pkg/apis/kilo/v1alpha1"
 	"github.com/kgctl/kgctl/pkg/peer"
 	"github.com/kgctl/kgctl/pkg/source"
+	"github.com/kgctl/kgctl/pkg/translate"
 	"github.com/kgctl/kgctl/pkg/wireguard"
 )
 
@@ -59,7 +60,7 @@ type PeerAddOptions struct {
 	DNS          []string
 	MTU          int
 	DryRun       string
-	Output       string
+	Printer      *objectPrinter
 	WGQuickFile  string
 	Force        bool
 	QR           bool
@@ -70,7 +71,7 @@ type PeerAddOptions struct {
 }
 
 func newPeerAddCommand(r *Root) *cobra.Command {
-	o := &PeerAddOptions{root: r}
+	o := &PeerAddOptions{root: r, Printer: newObjectPrinter("", true)}
 	cmd := &cobra.Command{
 		Use:   "add NAME",
 		Short: "Create a Peer and print a ready wg-quick file for it",
@@ -98,6 +99,7 @@ file. That file goes to stdout, or to --wg-quick-file with mode 0600.`,
 		},
 	}
 	o.Mesh.AddFlags(cmd.Flags())
+	registerMeshCompletions(cmd)
 	f := cmd.Flags()
 	f.StringVar(&o.PeerCIDR, "peer-cidr", "10.5.0.0/24", "pool the peer's address is taken from when --allowed-ips is not given")
 	f.StringSliceVar(&o.AllowedIPs, "allowed-ips", nil, "CIDRs the mesh routes to the peer (default: the next free address of --peer-cidr)")
@@ -108,7 +110,7 @@ file. That file goes to stdout, or to --wg-quick-file with mode 0600.`,
 	f.StringSliceVar(&o.DNS, "dns", nil, "DNS servers for the wg-quick file (e.g. the cluster DNS service IP)")
 	f.IntVar(&o.MTU, "mtu", 0, "MTU for the wg-quick file (0: let wg-quick decide)")
 	f.StringVar(&o.DryRun, "dry-run", dryRunNone, `"none" creates the Peer; "client" only prints; "server" asks the API server to validate without persisting`)
-	f.StringVarP(&o.Output, "output", "o", "", "print the Peer object as yaml or json (the wg-quick file then needs --wg-quick-file)")
+	o.Printer.AddFlags(cmd, "no object, the wg-quick file on stdout; any other format needs --wg-quick-file")
 	f.StringVar(&o.WGQuickFile, "wg-quick-file", "-", "where the client's wg-quick file goes, written with mode 0600 (- for stdout)")
 	f.BoolVar(&o.Force, "force", false, "overwrite an existing --wg-quick-file")
 	f.BoolVar(&o.QR, "qr", false, "print the wg-quick file as a QR code for the WireGuard mobile apps")
@@ -136,18 +138,17 @@ func (o *PeerAddOptions) Complete(cmd *cobra.Command, args []string) error {
 	default:
 		return fmt.Errorf("--dry-run: unknown mode %q: want none, client or server", o.DryRun)
 	}
-	switch o.Output {
-	case "", "yaml", "json":
-	default:
-		return fmt.Errorf("--output: unknown format %q: want yaml or json", o.Output)
+	if err := o.Printer.Validate(); err != nil {
+		return err
 	}
+	printsPeer := !o.Printer.Own()
 	if o.WGQuickFile == "" {
 		return fmt.Errorf("--wg-quick-file: empty path (use - for stdout)")
 	}
-	if o.Output != "" && o.WGQuickFile == "-" {
-		return fmt.Errorf("-o %s prints the Peer on stdout: give --wg-quick-file PATH for the client's configuration", o.Output)
+	if printsPeer && o.WGQuickFile == "-" {
+		return fmt.Errorf("-o %s prints the Peer on stdout: give --wg-quick-file PATH for the client's configuration", o.Printer.Format())
 	}
-	if o.QR && o.Output != "" {
+	if o.QR && printsPeer {
 		return fmt.Errorf("--qr and -o both print on stdout: choose one")
 	}
 	var err error
@@ -269,8 +270,8 @@ func (o *PeerAddOptions) Run(ctx context.Context) error {
 		abort()
 		return err
 	}
-	if o.Output != "" {
-		if err := writeObject(o.root.Streams.Out, o.Output, res); err != nil {
+	if !o.Printer.Own() {
+		if err := o.Printer.Print(o.root.Streams.Out, res); err != nil {
 			abort()
 			return err
 		}
@@ -387,105 +388,118 @@ func (o *PeerAddOptions) status() {
 
 // PeerListOptions are the options of `peer list`.
 type PeerListOptions struct {
-	Files  []string
-	Output string
-	root   *Root
+	Files     []string
+	Printer   *objectPrinter
+	NoHeaders bool
+	root      *Root
 }
 
 func newPeerListCommand(r *Root) *cobra.Command {
-	o := &PeerListOptions{root: r}
+	o := &PeerListOptions{root: r, Printer: newObjectPrinter("", true, "wide")}
 	cmd := &cobra.Command{
 		Use:     "list",
 		Aliases: []string{"ls"},
 		Short:   "List the Peers",
 		Example: fmt.Sprintf(`  %[1]s peer list
-  %[1]s peer list -f testdata/example -o yaml`, r.Name),
+  %[1]s peer list -f testdata/example -o yaml
+  %[1]s peer list -o jsonpath='{.items[*].metadata.name}'`, r.Name),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			switch o.Output {
-			case "", "wide", "yaml", "json", "name":
-			default:
-				return fmt.Errorf("--output: unknown format %q: want wide, yaml, json or name", o.Output)
+			if err := o.Printer.Validate(); err != nil {
+				return err
 			}
 			return o.Run(cmd.Context())
 		},
 	}
 	cmd.Flags().StringArrayVarP(&o.Files, "filename", "f", nil, "read Peers from YAML/JSON files or directories instead of a cluster (repeatable; - for stdin)")
-	cmd.Flags().StringVarP(&o.Output, "output", "o", "", "output format: wide, yaml, json or name (default: a table)")
+	o.Printer.AddFlags(cmd, "a table")
+	cmd.Flags().BoolVar(&o.NoHeaders, "no-headers", false, "print the table without its header line")
 	return cmd
 }
 
 // Run lists the Peers, sorted by name.
 func (o *PeerListOptions) Run(ctx context.Context) error {
+	peers, err := o.peers(ctx)
+	if err != nil {
+		return err
+	}
+	w := o.root.Streams.Out
+	if o.Printer.Format() == "name" { // cli-runtime names objects, not lists
+		l := peerList(peers)
+		for i := range l.Items {
+			if err := o.Printer.Print(w, &l.Items[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if !o.Printer.Own() {
+		return o.Printer.Print(w, peerList(peers))
+	}
+	if len(peers) == 0 {
+		fmt.Fprintln(o.root.Streams.ErrOut, "No peers found.")
+		return nil
+	}
+	tp := printers.NewTablePrinter(printers.PrintOptions{NoHeaders: o.NoHeaders, Wide: o.Printer.Format() == "wide"})
+	return tp.PrintObj(peerTable(peers), w)
+}
+
+// peers reads the Peers from the files or the cluster, sorted by name.
+func (o *PeerListOptions) peers(ctx context.Context) ([]*v1alpha1.Peer, error) {
 	var peers []*v1alpha1.Peer
 	if len(o.Files) > 0 {
 		objs, err := source.Files(o.Files, o.root.Streams.In)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		peers = objs.Peers
 	} else {
 		c, err := o.root.Clients()
 		if err != nil {
-			return fmt.Errorf("no cluster to read from (use -f FILE to read manifests): %w", err)
+			return nil, noCluster(err)
 		}
 		if peers, err = source.KubePeers(ctx, c.Dynamic); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	objs := source.Objects{Peers: peers}
 	objs.Sort()
-	w := o.root.Streams.Out
-	switch o.Output {
-	case "yaml", "json":
-		l := &v1alpha1.PeerList{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "List"}, Items: make([]v1alpha1.Peer, len(objs.Peers))}
-		for i, p := range objs.Peers {
-			l.Items[i] = *p
-			l.Items[i].APIVersion = v1alpha1.SchemeGroupVersion.String()
-			l.Items[i].Kind = v1alpha1.PeerKind
-		}
-		return writeObject(w, o.Output, l)
-	case "name":
-		for _, p := range objs.Peers {
-			fmt.Fprintf(w, "peer.%s/%s\n", v1alpha1.GroupName, p.Name)
-		}
-		return nil
+	return objs.Peers, nil
+}
+
+// peerList is the Peers as kubectl prints a list.
+func peerList(peers []*v1alpha1.Peer) *v1alpha1.PeerList {
+	l := &v1alpha1.PeerList{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "List"}, Items: make([]v1alpha1.Peer, len(peers))}
+	for i, p := range peers {
+		l.Items[i] = *p
+		l.Items[i].APIVersion = v1alpha1.SchemeGroupVersion.String()
+		l.Items[i].Kind = v1alpha1.PeerKind
 	}
-	if len(objs.Peers) == 0 {
-		fmt.Fprintln(o.root.Streams.ErrOut, "No peers found.")
-		return nil
-	}
-	tw := tabwriter.NewWriter(w, 0, 8, 3, ' ', 0)
-	header := "NAME\tALLOWED IPS\tENDPOINT\tKEEPALIVE"
-	if o.Output == "wide" {
-		header += "\tPUBLIC KEY\tPRESHARED KEY"
-	}
-	fmt.Fprintln(tw, header)
-	for _, p := range objs.Peers {
-		ep := "<none>"
-		if e := p.Spec.Endpoint; e != nil {
-			ep = wireguard.Endpoint{DNS: e.DNS, Port: uint16(e.Port)}.String()
-			if e.IP != "" {
-				if a, err := netip.ParseAddr(e.IP); err == nil {
-					ep = netip.AddrPortFrom(a, uint16(e.Port)).String()
-				}
-			}
-		}
+	return l
+}
+
+// peerTable is the Peers as a table; the wide columns have priority 1.
+func peerTable(peers []*v1alpha1.Peer) *metav1.Table {
+	t := &metav1.Table{ColumnDefinitions: []metav1.TableColumnDefinition{
+		{Name: "Name", Type: "string"},
+		{Name: "Allowed IPs", Type: "string"},
+		{Name: "Endpoint", Type: "string"},
+		{Name: "Keepalive", Type: "string"},
+		{Name: "Public Key", Type: "string", Priority: 1},
+		{Name: "Preshared Key", Type: "string", Priority: 1},
+	}}
+	for _, p := range peers {
 		ka := "<none>"
 		if p.Spec.PersistentKeepalive > 0 {
-			ka = fmt.Sprintf("%ds", p.Spec.PersistentKeepalive)
+			ka = (time.Duration(p.Spec.PersistentKeepalive) * time.Second).String()
 		}
-		line := fmt.Sprintf("%s\t%s\t%s\t%s", p.Name, strings.Join(p.Spec.AllowedIPs, ","), ep, ka)
-		if o.Output == "wide" {
-			psk := "<none>"
-			if p.Spec.PresharedKey != "" {
-				psk = "<set>" // a secret: never printed
-			}
-			line += "\t" + p.Spec.PublicKey + "\t" + psk
+		psk := "<none>"
+		if p.Spec.PresharedKey != "" {
+			psk = "<set>" // a secret: never printed
 		}
-		fmt.Fprintln(tw, line)
+		t.Rows = append(t.Rows, metav1.TableRow{Cells: []any{p.Name, strings.Join(p.Spec.AllowedIPs, ","), peerEndpoint(p), ka, p.Spec.PublicKey, psk}})
 	}
-	return tw.Flush()
+	return t
 }
 
 // PeerRemoveOptions are the options of `peer remove NAME...`.
@@ -503,6 +517,8 @@ func newPeerRemoveCommand(r *Root) *cobra.Command {
 		Short:   "Delete Peers from the cluster",
 		Example: fmt.Sprintf(`  %[1]s peer remove laptop phone`, r.Name),
 		Args:    cobra.MinimumNArgs(1),
+		// Against the cluster: remove has no -f.
+		ValidArgsFunction: r.completePeers(new([]string)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			switch o.DryRun {
 			case dryRunNone, dryRunClient, dryRunServer:
@@ -588,4 +604,14 @@ func joinStrings[T fmt.Stringer](xs []T) string {
 		s[i] = x.String()
 	}
 	return strings.Join(s, ",")
+}
+
+// peerEndpoint is a Peer's endpoint as WireGuard reads it, through the
+// same translation the mesh uses (so it follows the Peer type's shape).
+func peerEndpoint(p *v1alpha1.Peer) string {
+	tp, _, _ := translate.Peer(p)
+	if tp.Endpoint.IsZero() {
+		return "<none>"
+	}
+	return tp.Endpoint.String()
 }

@@ -110,6 +110,11 @@ nothing changes, 2 when something does, 1 on error.`,
 		},
 	}
 	o.AddFlags(cmd.Flags())
+	registerMeshCompletions(cmd)
+	_ = cmd.RegisterFlagCompletionFunc("current-mesh-granularity", fixed(granularities()...))
+	_ = cmd.RegisterFlagCompletionFunc("delete", r.completeDeletes(&o.Current))
+	_ = cmd.RegisterFlagCompletionFunc("output", fixed("text", "json"))
+	_ = cmd.RegisterFlagCompletionFunc("color", fixed("auto", "always", "never"))
 	return cmd
 }
 
@@ -124,8 +129,7 @@ func (o *PlanOptions) AddFlags(fs *pflag.FlagSet) {
 		}
 	})
 	g := fs.Lookup("mesh-granularity")
-	g.Usage = `how nodes are grouped after the change: location, full or cross (default: the one the agents publish, else "location")`
-	g.DefValue = ""
+	g.Usage = `how nodes are grouped after the change: location, full, cross, or auto (the one the agents publish, else location)`
 	current := pflag.NewFlagSet("current", pflag.ContinueOnError)
 	o.CurrentMesh.AddFlags(current)
 	for _, name := range currentFlags {
@@ -292,11 +296,11 @@ func (o *PlanOptions) options(nodes []*corev1.Node) (before, after source.Option
 	bf := af
 	if g := publishedGranularity(nodes); g != "" {
 		bf.Granularity = g
-		if !o.set("mesh-granularity") {
+		if !o.set("mesh-granularity") || o.Mesh.Granularity == GranularityAuto {
 			af.Granularity = g
 		}
 	}
-	if o.set("current-mesh-granularity") {
+	if o.set("current-mesh-granularity") && o.CurrentMesh.Granularity != GranularityAuto {
 		bf.Granularity = o.CurrentMesh.Granularity
 	}
 	if o.set("current-subnet") {

@@ -55,6 +55,8 @@ type Root struct {
 	Name    string
 	Streams genericiooptions.IOStreams
 	Kube    *genericclioptions.ConfigFlags
+	// Backend is Kilo's kgctl --backend; kubernetes is the only one.
+	Backend string
 	// NewClients connects to the cluster; tests replace it with fakes.
 	NewClients func() (source.Clients, error)
 	// GenerateKey makes WireGuard keys; tests make them repeatable.
@@ -66,11 +68,41 @@ func (r *Root) Clients() (source.Clients, error) {
 	if r.NewClients != nil {
 		return r.NewClients()
 	}
+	if err := r.haveConfig(); err != nil {
+		return source.Clients{}, err
+	}
 	cfg, err := r.Kube.ToRESTConfig()
 	if err != nil {
 		return source.Clients{}, err
 	}
 	return source.NewClients(cfg)
+}
+
+// errNoKubeconfig is the first run without a cluster: client-go would
+// fall back to localhost:8080 and fail with "connection refused".
+var errNoKubeconfig = errors.New("no kubeconfig: none at --kubeconfig, $KUBECONFIG or ~/.kube/config, no --server, and not running in a pod")
+
+// haveConfig says when there is nothing to connect to.
+func (r *Root) haveConfig() error {
+	if os.Getenv("KUBERNETES_SERVICE_HOST") != "" {
+		return nil // in a pod: the service account's config
+	}
+	if r.Kube.APIServer != nil && *r.Kube.APIServer != "" {
+		return nil
+	}
+	raw, err := r.Kube.ToRawKubeConfigLoader().RawConfig()
+	if err != nil {
+		return err
+	}
+	if len(raw.Clusters) == 0 {
+		return errNoKubeconfig
+	}
+	return nil
+}
+
+// noCluster wraps a failure to connect, pointing at -f.
+func noCluster(err error) error {
+	return fmt.Errorf("no cluster to read from (use -f FILE to read manifests): %w", err)
 }
 
 // NewRootCommand builds the kgctl command tree.
@@ -98,7 +130,18 @@ peers outside it, compatible with Kilo's annotations and Peer resource.
 Every read command works against a live cluster or against YAML files (-f).`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		// Kilo's kgctl --version; "version" says more.
+		Version: currentVersion().Version,
+		PersistentPreRunE: func(*cobra.Command, []string) error {
+			if r.Backend != kubernetesBackend {
+				return fmt.Errorf("--backend: unknown backend %q: want %q", r.Backend, kubernetesBackend)
+			}
+			return nil
+		},
 	}
+	cmd.SetVersionTemplate(name + " {{.Version}}\n")
+	cmd.PersistentFlags().StringVar(&r.Backend, "backend", kubernetesBackend, "where the mesh is read from (Kilo's kgctl flag; kubernetes is the only backend)")
+	_ = cmd.PersistentFlags().MarkHidden("backend")
 	cmd.SetIn(streams.In)
 	cmd.SetOut(streams.Out)
 	cmd.SetErr(streams.ErrOut)
@@ -108,6 +151,8 @@ Every read command works against a live cluster or against YAML files (-f).`,
 	}
 	return cmd
 }
+
+const kubernetesBackend = "kubernetes"
 
 // subcommands are registered by each command's file, so adding a command
 // touches only that file.

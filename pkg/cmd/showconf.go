@@ -2,13 +2,12 @@ package cmd
 
 import (
 	"bufio"
-	"encoding/json"
 	"fmt"
+	"io"
 	"net/netip"
 	"strings"
 
 	"github.com/spf13/cobra"
-	"sigs.k8s.io/yaml"
 
 	"github.com/kgctl/kgctl/pkg/topology"
 	"github.com/kgctl/kgctl/pkg/translate"
@@ -20,7 +19,7 @@ func init() { subcommands = append(subcommands, newShowconfCommand) }
 // ShowconfOptions are the options of `showconf node|peer NAME`.
 type ShowconfOptions struct {
 	Mesh       MeshFlags
-	Output     string
+	Printer    *objectPrinter
 	AsPeer     bool
 	AllowedIPs []string
 
@@ -30,7 +29,7 @@ type ShowconfOptions struct {
 }
 
 func newShowconfCommand(r *Root) *cobra.Command {
-	o := &ShowconfOptions{root: r}
+	o := &ShowconfOptions{root: r, Printer: newObjectPrinter("ini", true, "ini")}
 	cmd := &cobra.Command{
 		Use:   "showconf (node|peer) NAME",
 		Short: "Show the WireGuard configuration a node or peer gets",
@@ -42,8 +41,8 @@ format of "wg setconf" (default), JSON or YAML. The private key is never shown.`
   %[1]s showconf peer laptop -f testdata/example
   # Another cluster's view of this one (multi-cluster services)
   %[1]s showconf node node-a --as-peer -o yaml --allowed-ips 10.96.0.0/12`, r.Name),
-		ValidArgs: []string{"node", "peer"},
-		Args:      cobra.ExactArgs(2),
+		ValidArgsFunction: r.completeKindName(&o.Mesh.Files),
+		Args:              cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := o.Complete(args); err != nil {
 				return err
@@ -55,7 +54,8 @@ format of "wg setconf" (default), JSON or YAML. The private key is never shown.`
 		},
 	}
 	o.Mesh.AddFlags(cmd.Flags())
-	cmd.Flags().StringVarP(&o.Output, "output", "o", "ini", "output format: ini (wg setconf), json or yaml")
+	registerMeshCompletions(cmd)
+	o.Printer.AddFlags(cmd, "")
 	cmd.Flags().BoolVar(&o.AsPeer, "as-peer", false, "print the node's location as a [Peer] section (a Peer manifest with -o yaml/json)")
 	cmd.Flags().StringSliceVar(&o.AllowedIPs, "allowed-ips", nil, "extra CIDRs to add to the allowed IPs with --as-peer (e.g. the service CIDR)")
 	return cmd
@@ -64,6 +64,9 @@ format of "wg setconf" (default), JSON or YAML. The private key is never shown.`
 // Complete reads the positional arguments.
 func (o *ShowconfOptions) Complete(args []string) error {
 	o.kind, o.name = args[0], args[1]
+	if o.Printer.Format() == "wireguard" { // Kilo's kgctl name for ini
+		*o.Printer.flags.OutputFormat = "ini"
+	}
 	for _, s := range o.AllowedIPs {
 		p, err := netip.ParsePrefix(strings.TrimSpace(s))
 		if err != nil {
@@ -81,10 +84,11 @@ func (o *ShowconfOptions) Validate() error {
 	default:
 		return fmt.Errorf("unknown kind %q: want node or peer", o.kind)
 	}
-	switch o.Output {
-	case "ini", "json", "yaml":
-	default:
-		return fmt.Errorf("--output: unknown format %q: want ini, json or yaml", o.Output)
+	if err := o.Printer.Validate(); err != nil {
+		return err
+	}
+	if o.Printer.Format() == "name" && !o.AsPeer {
+		return fmt.Errorf("--output: %q applies to --as-peer (a Peer object) only", "name")
 	}
 	if o.AsPeer && o.kind != "node" {
 		return fmt.Errorf("--as-peer applies to nodes only")
@@ -119,7 +123,7 @@ func (o *ShowconfOptions) print(m *topology.Mesh) error {
 			return notInMesh("Peer", o.name, m)
 		}
 		c.Interface.Address = nil
-		return writeConfig(w, o.Output, c)
+		return o.writeConfig(w, c)
 	}
 	if o.AsPeer {
 		p, ok := m.AsPeer(o.name)
@@ -127,21 +131,19 @@ func (o *ShowconfOptions) print(m *topology.Mesh) error {
 			return notInMesh("Node", o.name, m)
 		}
 		p.AllowedIPs = append(append([]netip.Prefix(nil), p.AllowedIPs...), o.allowed...)
-		switch o.Output {
-		case "ini":
+		if o.Printer.Own() {
 			b := bufio.NewWriter(w)
 			wireguard.WritePeer(b, p)
 			return b.Flush()
-		default:
-			return writeObject(w, o.Output, translate.PeerResource(p.Name, p))
 		}
+		return o.Printer.Print(w, translate.PeerResource(p.Name, p))
 	}
 	c, ok := m.NodeConfig(o.name)
 	if !ok {
 		return notInMesh("Node", o.name, m)
 	}
 	o.sayLeader(m)
-	return writeConfig(w, o.Output, c)
+	return o.writeConfig(w, c)
 }
 
 // sayLeader tells on stderr that a follower's configuration is not the
@@ -177,25 +179,9 @@ func notInMesh(kind, name string, m *topology.Mesh) error {
 	return fmt.Errorf("%s %q not found", kind, name)
 }
 
-func writeConfig(w interface{ Write([]byte) (int, error) }, format string, c wireguard.Config) error {
-	if format == "ini" {
+func (o *ShowconfOptions) writeConfig(w io.Writer, c wireguard.Config) error {
+	if o.Printer.Own() {
 		return wireguard.WriteSetconf(w, c)
 	}
-	return writeObject(w, format, c)
-}
-
-func writeObject(w interface{ Write([]byte) (int, error) }, format string, v any) error {
-	b, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return err
-	}
-	if format == "yaml" {
-		if b, err = yaml.JSONToYAML(b); err != nil {
-			return err
-		}
-	} else {
-		b = append(b, '\n')
-	}
-	_, err = w.Write(b)
-	return err
+	return o.Printer.Print(w, c)
 }
