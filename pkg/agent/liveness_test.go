@@ -115,13 +115,13 @@ func TestLivenessOutageAndSkew(t *testing.T) {
 			w := &watchedCluster{tr: tr}
 			w.nodes = []*corev1.Node{
 				node("a", "east", "", "10.2.0.0/24", nil),
-				remoteNode("b", "west", "10.2.1.0/24", wireguard.Key{2}, "198.51.100.2:51820", now.Add(tc.skewB)),
-				remoteNode("c", "south", "10.2.2.0/24", wireguard.Key{3}, "198.51.100.3:51820", now.Add(tc.skewC)),
+				remoteNode("b", "west", "10.2.1.0/24", wireguard.Key{0, 2}, "198.51.100.2:51820", now.Add(tc.skewB)),
+				remoteNode("c", "south", "10.2.2.0/24", wireguard.Key{0, 3}, "198.51.100.3:51820", now.Add(tc.skewC)),
 			}
 			w.observeAll()
 			h := &fakeHost{}
 			a, err := New(Options{
-				Self: Self{Name: "a", PrivateKey: wireguard.Key{1}, InternalIP: netip.MustParsePrefix("10.0.0.1/24"),
+				Self: Self{Name: "a", PrivateKey: wireguard.Key{0, 1}, InternalIP: netip.MustParsePrefix("10.0.0.1/24"),
 					Endpoint: wireguard.Endpoint{Addr: netip.MustParseAddr("198.51.100.1"), Port: 51820}},
 				Settings: settings, Cluster: w, Publisher: w, Data: h,
 				ResyncPeriod: 10 * time.Second, Now: clock, LastSeen: tr.LastSeen,
