@@ -109,6 +109,8 @@ type Agent struct {
 	// cniFor are the pod CIDRs the CNI configuration was last written for.
 	cniFor []netip.Prefix
 	parts  partReporter
+	// health is the tunnels' status, published on change (health.go).
+	health healthReport
 }
 
 // New checks the options; it touches nothing.
@@ -207,6 +209,7 @@ func (a *Agent) Reconcile(ctx context.Context) (err error) {
 			a.o.Logger.Info("applied", "wireguard", res.WireGuardWrites, "routes", res.RouteWrites, "iptables", res.IPTablesWrites, "peers", len(view.WireGuard.Peers), "leader", view.Leader)
 		}
 		errs = res.Errors
+		a.sampleHealth(m, view, res.Errors[PartWireGuard] == nil, start)
 	}
 	a.configured = configuredEndpoints(m)
 	errs.Set(PartCNI, a.writeCNI(m))
@@ -270,7 +273,7 @@ func (a *Agent) published(now time.Time) Published {
 }
 
 func (a *Agent) publish(ctx context.Context, current map[string]string, p Published) error {
-	patch := AnnotationPatch(current, p)
+	patch := a.statusPatch(current, AnnotationPatch(current, p))
 	if patch == nil {
 		return nil
 	}
