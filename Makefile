@@ -3,11 +3,13 @@ GO       ?= go
 BIN      ?= bin/kgctl
 PKG      := github.com/kgctl/kgctl
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+# Evaluated once: image and image-test must agree even if a commit lands between them.
+VERSION  := $(VERSION)
 COMMIT   ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 DATE     ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
 LDFLAGS  := -s -w -X $(PKG)/pkg/cmd.Version=$(VERSION) -X $(PKG)/pkg/cmd.Commit=$(COMMIT) -X $(PKG)/pkg/cmd.Date=$(DATE)
 
-.PHONY: build example test unit race vet fmt cross e2e e2e-addon e2e-multicluster policy-test crd-test fuzz fuzz-ci bench completions release-check snapshot clean
+.PHONY: build example test unit race vet fmt cross e2e e2e-addon e2e-multicluster policy-test crd-test fuzz fuzz-ci bench completions release-check snapshot clean image image-test image-push krew-test
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/kgctl
@@ -15,13 +17,14 @@ build:
 # The main job on the shipped example cluster: the mesh as a graph and
 # one node's WireGuard configuration, no cluster needed.
 example: build
-	$(BIN) graph -f testdata/example
+	$(BIN) graph -f testdata/example -o svg > mesh.svg
+	@echo "mesh graph written to $(CURDIR)/mesh.svg (Graphviz's dot renders it; kgctl graph -f testdata/example prints the DOT)"
 	$(BIN) showconf node aws-2 -f testdata/example
 
 # Everything CI runs: formatting, vet, unit and golden tests, the race
 # detector on the pure packages, a macOS build, and the end-to-end test
 # when root.
-test: fmt vet unit race cross fuzz-ci policy-test crd-test e2e e2e-addon e2e-multicluster
+test: fmt vet unit race cross fuzz-ci policy-test crd-test image-test krew-test e2e e2e-addon e2e-multicluster
 
 fmt:
 	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '^hack/')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
@@ -84,6 +87,31 @@ completions: build
 	$(BIN) completion bash > completions/kgctl.bash
 	$(BIN) completion zsh > completions/kgctl.zsh
 	$(BIN) completion fish > completions/kgctl.fish
+
+# The container image, assembled without a container engine
+# (hack/image): per GOARCH the static kgctl and the iptables it execs,
+# from Debian's packages (cached in ~/.cache/kgctl/debs; foreign
+# architectures need `dpkg --add-architecture`), as an OCI layout in
+# dist/image with both platforms, and dist/kgctl-image-amd64.tar for
+# `docker load`. image-test unpacks it and runs what it ships.
+IMAGE_ARCHS ?= amd64 arm64
+IMAGE_REF   ?= ghcr.io/kgctl/kgctl:$(VERSION)
+IMAGE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
+image:
+	@for a in $(IMAGE_ARCHS); do \
+	  CGO_ENABLED=0 GOOS=linux GOARCH=$$a $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o dist/image-build/$$a/kgctl ./cmd/kgctl && \
+	  hack/image/fetch-debs.sh $$a dist/image-build/$$a/rootfs || exit 1; \
+	done
+	cd hack/image && $(GO) run . -in ../../dist/image-build -out ../../dist/image -arch $$(echo $(IMAGE_ARCHS) | tr ' ' ,) \
+	  -version $(VERSION) -revision $$(git rev-parse HEAD 2>/dev/null) -source-date-epoch $(IMAGE_EPOCH) -tarball ../../dist/kgctl-image-amd64.tar $(IMAGE_FLAGS)
+image-test: image
+	cd hack/image && KGCTL_IMAGE=../../dist/image KGCTL_IMAGE_VERSION=$(VERSION) $(GO) test -count=1 ./...
+# plugins/kilo.yaml rendered as krew-release-bot does, through krew's validator.
+krew-test:
+	cd hack/krew && $(GO) test -count=1 ./...
+# Called by the release (.goreleaser.yaml) when registry credentials exist.
+image-push:
+	$(MAKE) image IMAGE_FLAGS='-push $(IMAGE_REF)'
 
 # The release configuration, checked and built locally (no publishing).
 GORELEASER ?= go run github.com/goreleaser/goreleaser/v2@v2.8.2
