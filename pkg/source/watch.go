@@ -145,7 +145,8 @@ func (w *Watcher) forget(obj any) {
 }
 
 // heartbeatOnly reports whether two versions of a trimmed Node differ at
-// most in their last-seen annotation (and resource version).
+// most in what agents report about themselves and the mesh does not read
+// (last-seen, the tunnel status) and in their resource version.
 func heartbeatOnly(oldObj, newObj any) bool {
 	o, ok1 := oldObj.(*corev1.Node)
 	n, ok2 := newObj.(*corev1.Node)
@@ -153,23 +154,25 @@ func heartbeatOnly(oldObj, newObj any) bool {
 		!slices.Equal(o.Spec.PodCIDRs, n.Spec.PodCIDRs) || !maps.Equal(o.Labels, n.Labels) {
 		return false
 	}
-	return equalExcept(o.Annotations, n.Annotations, translate.LastSeenKey)
+	return equalExcept(o.Annotations, n.Annotations, translate.LastSeenKey, translate.StatusKey)
 }
 
-// equalExcept compares two maps ignoring one key.
-func equalExcept(a, b map[string]string, skip string) bool {
+// equalExcept compares two maps ignoring some keys.
+func equalExcept(a, b map[string]string, skip ...string) bool {
 	na, nb := len(a), len(b)
-	if _, ok := a[skip]; ok {
-		na--
-	}
-	if _, ok := b[skip]; ok {
-		nb--
+	for _, k := range skip {
+		if _, ok := a[k]; ok {
+			na--
+		}
+		if _, ok := b[k]; ok {
+			nb--
+		}
 	}
 	if na != nb {
 		return false
 	}
 	for k, v := range a {
-		if k == skip {
+		if slices.Contains(skip, k) {
 			continue
 		}
 		if w, ok := b[k]; !ok || w != v {

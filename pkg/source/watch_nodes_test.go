@@ -108,6 +108,7 @@ func TestHeartbeatOnly(t *testing.T) {
 	}{
 		{"last-seen", func(n *corev1.Node) { n.Annotations[translate.LastSeenKey] = "2" }, true},
 		{"last-seen appears", func(n *corev1.Node) {}, true},
+		{"status", func(n *corev1.Node) { n.Annotations[translate.StatusKey] = `{"v":1}` }, true},
 		{"key", func(n *corev1.Node) { n.Annotations[translate.KeyKey] = "j" }, false},
 		{"annotation added", func(n *corev1.Node) { n.Annotations[translate.LocationKey] = "x" }, false},
 		{"annotation removed", func(n *corev1.Node) { delete(n.Annotations, translate.KeyKey) }, false},

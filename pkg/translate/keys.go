@@ -14,10 +14,13 @@ const (
 	AllowedLocationIPsKey  = AnnotationPrefix + "allowed-location-ips"
 
 	// Published by each node's agent.
-	EndpointKey            = AnnotationPrefix + "endpoint"
-	InternalIPKey          = AnnotationPrefix + "internal-ip"
-	KeyKey                 = AnnotationPrefix + "key"
-	LastSeenKey            = AnnotationPrefix + "last-seen"
+	EndpointKey   = AnnotationPrefix + "endpoint"
+	InternalIPKey = AnnotationPrefix + "internal-ip"
+	KeyKey        = AnnotationPrefix + "key"
+	LastSeenKey   = AnnotationPrefix + "last-seen"
+	// StatusKey is the tunnel status an agent publishes (pkg/health);
+	// the mesh does not read it.
+	StatusKey              = AnnotationPrefix + "status"
 	WireGuardIPKey         = AnnotationPrefix + "wireguard-ip"
 	GranularityKey         = AnnotationPrefix + "granularity"
 	DiscoveredEndpointsKey = AnnotationPrefix + "discovered-endpoints"
