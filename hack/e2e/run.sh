@@ -22,6 +22,8 @@ REPO=$(cd "$(dirname "$0")/../.." && pwd)
 export REPO
 # shellcheck source=lib.sh
 . "$REPO/hack/e2e/lib.sh"
+# shellcheck source=outage.sh
+. "$REPO/hack/e2e/outage.sh"
 
 if [ "$(id -u)" != 0 ]; then
   echo "e2e: skipping: needs root for network namespaces (run as root, as CI does)"
@@ -130,7 +132,7 @@ if [ "$want_tunnel" = 1 ]; then
   said=$(grep -c 'host part failed.*part=tunnel' "$W/a1.log" || true)
   [ "$events" = 1 ] && [ "$said" = 1 ] || die "a1: want one EncapsulationUnavailable Event and one log line after several resyncs, got $events and $said"
 fi
-nsexec a1 ip rule | grep -q 'fwmark 0x1000 lookup main' || die "a1 has no rule for WireGuard's mark: $(nsexec a1 ip rule)"
+nsexec a1 ip rule | grep 'fwmark 0x1000 lookup main' >/dev/null || die "a1 has no rule for WireGuard's mark: $(nsexec a1 ip rule)"
 report "default flags: no ipip reported once on a1 (tunnel part errors = $want_tunnel), routes inside the location without it; mark rule in place"
 "$KGCTL" showconf node a1 --kubeconfig "$K" > "$W/a1.conf"
 grep -q "$(cat "$W/c1/key" | wg pubkey)" "$W/a1.conf" || die "showconf from the live cluster lacks c1's key"
@@ -148,7 +150,7 @@ kc get peer watch >/dev/null 2>&1 && die "peer add --dry-run=server created the 
 wg-quick strip "$W/wg0.conf" > "$W/peer.setconf" || die "wg-quick strip refused peer add's file"
 addr=$(awk -F' = ' '/^Address/ {print $2}' "$W/wg0.conf")
 [ "$addr" = 10.5.0.1/32 ] || die "peer add picked $addr, want 10.5.0.1/32"
-"$KGCTL" peer list --kubeconfig "$K" | grep -q '^laptop .*10.5.0.1/32' || die "peer list lacks laptop"
+"$KGCTL" peer list --kubeconfig "$K" | grep '^laptop .*10.5.0.1/32' >/dev/null || die "peer list lacks laptop"
 # The peer's own interface: wireguard-go, configured with plain wg.
 ip netns exec "$(ns peer)" unshare -m --propagation private sh -c '
   mkdir -p /var/run/wireguard && mount -t tmpfs none /var/run/wireguard
@@ -253,7 +255,7 @@ LIMIT=30 converge a1 b1 c1 d1 >/dev/null || die "the mesh broke after a2's annot
 # The agents' Events go to kube-system (their RBAC); they are sent
 # asynchronously.
 start=$SECONDS
-until kc get events -n kube-system --field-selector involvedObject.name=a2 -o jsonpath='{.items[*].message}' | grep -q force-endpoint; do
+until kc get events -n kube-system --field-selector involvedObject.name=a2 -o jsonpath='{.items[*].message}' | grep force-endpoint >/dev/null; do
   [ $((SECONDS - start)) -ge 30 ] && die "no Event on node a2 naming the bad annotation; a2's: $(kc get events -n kube-system --field-selector involvedObject.name=a2 2>&1)"
   sleep 1
 done
@@ -272,8 +274,10 @@ for n in "${ALL[@]}"; do agent_start "$n" "$W" --mesh-granularity full; done
 t=$(LIMIT=90 converge "${ALL[@]}") || die "full granularity: pods did not all reach each other"
 report "full granularity: all ${#ALL[@]} nodes' pods reach each other ${t}s after restart, e1 <-> e2 through the hairpin included"
 
-# --- API-server outage and clock-skew phase (hack/e2e/outage.sh) goes here,
-# --- on the full mesh above, before the peer is removed.
+# The control plane goes away for three minutes and two clocks are five
+# minutes off: every pair of pods keeps pinging without loss.
+AGENT_ARGS=(--mesh-granularity full)
+e2e_skew_and_outage "${ALL[@]}"
 
 log "peer remove: the agents drop the peer"
 "$KGCTL" peer remove laptop --kubeconfig "$K" >/dev/null
