@@ -30,11 +30,14 @@ pings_stop() {
   while read -r pid; do kill -ALRM "$pid" 2>/dev/null || true; done < "$W/pings.pids"
   while read -r pid; do wait "$pid" 2>/dev/null || true; done < "$W/pings.pids"
   for f in "$W"/ping-*.txt; do
-    local tx rx
+    # Lost = a hole in the replies' sequence, or replies ending early; the
+    # one request in flight when ping is stopped is not a loss.
+    local tx rx last
     tx=$(sed -n 's/^\([0-9]*\) packets transmitted.*/\1/p' "$f")
-    rx=$(sed -n 's/.* \([0-9]*\) received.*/\1/p' "$f")
-    if [ -z "$tx" ] || [ "$tx" = 0 ] || [ "$tx" != "$rx" ]; then
-      log "  $(basename "$f" .txt): ${rx:-?}/${tx:-?} replies"
+    rx=$(grep -c 'bytes from' "$f" || true)
+    last=$(grep -o 'icmp_seq=[0-9]*' "$f" | tail -1 | cut -d= -f2)
+    if [ -z "$tx" ] || [ -z "$last" ] || [ "$rx" != "$last" ] || [ $((tx - last)) -gt 1 ]; then
+      log "  $(basename "$f" .txt): ${rx:-?} replies, last icmp_seq ${last:-?}, ${tx:-?} sent"
       lost=1
     fi
   done
