@@ -112,7 +112,7 @@ e2e_skew_and_outage() {
   local target=${nodes[0]} start=$SECONDS
   kubectl --kubeconfig "$K" annotate node "$target" kilo.squat.ai/persistent-keepalive=7 --overwrite >/dev/null
   until nsenter -t "$(cat "$W/$target.pid")" -m -n wg show kilo0 persistent-keepalive 2>/dev/null | grep -w 7 >/dev/null; do
-    [ $((SECONDS - start)) -ge 120 ] && die "after the outage, $target's agent did not apply persistent-keepalive=7 within 120s"
+    [ $((SECONDS - start)) -ge 180 ] && die "after the outage, $target's agent did not apply persistent-keepalive=7 within 180s"
     sleep 0.5
   done
   report "after the outage: a change (persistent-keepalive on $target) applied $((SECONDS - start))s after it was made"
