@@ -41,11 +41,15 @@ type RoutesRequest struct {
 
 type RoutesResponse struct{}
 
-func NewClientWithSecretId(id, secret, region string) (*Client, error) { return &Client{}, errUnavailable }
+func NewClientWithSecretId(id, secret, region string) (*Client, error) {
+	return &Client{}, errUnavailable
+}
 
-func NewDescribeRouteTablesRequest() *DescribeRouteTablesRequest { return &DescribeRouteTablesRequest{} }
-func NewDeleteRoutesRequest() *RoutesRequest                     { return &RoutesRequest{} }
-func NewCreateRoutesRequest() *RoutesRequest                     { return &RoutesRequest{} }
+func NewDescribeRouteTablesRequest() *DescribeRouteTablesRequest {
+	return &DescribeRouteTablesRequest{}
+}
+func NewDeleteRoutesRequest() *RoutesRequest { return &RoutesRequest{} }
+func NewCreateRoutesRequest() *RoutesRequest { return &RoutesRequest{} }
 
 func (*Client) DescribeRouteTables(*DescribeRouteTablesRequest) (*DescribeRouteTablesResponse, error) {
 	return nil, errUnavailable
