@@ -100,8 +100,8 @@ reachable() {
 }
 
 log "two meshes"
-for n in a1 a2; do agent_start "$n" "$A" --encapsulate never; done
-for n in b1 b2; do agent_start "$n" "$B" --encapsulate never --subnet 10.6.0.0/16; done
+for n in a1 a2; do agent_start "$n" "$A"; done
+for n in b1 b2; do agent_start "$n" "$B" --subnet 10.6.0.0/16; done
 LIMIT=90 reachable a2 "${POD[a1]}" >/dev/null || die "cluster A's mesh did not converge"
 LIMIT=90 reachable b2 "${POD[b1]}" >/dev/null || die "cluster B's mesh did not converge"
 reach a2 "${POD[b2]}" "${POD[a2]}" && die "a2 reaches b2 before the link"
