@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/kgctl/kgctl/internal/atomicfile"
 	"github.com/kgctl/kgctl/pkg/wireguard"
 )
 
@@ -49,46 +50,10 @@ func LoadOrCreate(path string, generate func() (wireguard.Key, error)) (key wire
 	return k, true, nil
 }
 
-// writeTemp writes data to f and flushes it to disk; a test replaces it
-// to crash half way.
-var writeTemp = func(f *os.File, data []byte) error {
-	if _, err := f.Write(data); err != nil {
-		return err
-	}
-	return f.Sync()
-}
-
-// create puts data at path only once it is whole and on disk: written to
-// a temporary file in the same directory, synced, then linked to path
-// (which, unlike a rename, fails if another process created path
-// meanwhile: never overwrite a key) and the directory synced. A crash
-// leaves at most a temporary file, never a partial key under path.
+// create puts data at path only once it is whole and on disk, linked
+// rather than renamed: it fails if another process created path
+// meanwhile, so a key is never overwritten, and a crash leaves at most a
+// temporary file, never a partial key under path.
 func create(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp)
-	if err := f.Chmod(0o600); err != nil {
-		f.Close()
-		return err
-	}
-	if err := writeTemp(f, data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Link(tmp, path); err != nil {
-		return err
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
+	return atomicfile.Write(path, data, 0o600, atomicfile.Create)
 }

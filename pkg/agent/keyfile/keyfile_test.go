@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kgctl/kgctl/internal/atomicfile"
 	"github.com/kgctl/kgctl/pkg/wireguard"
 )
 
@@ -65,9 +66,9 @@ func TestLoadOrCreate(t *testing.T) {
 // makes a key rather than refusing a truncated file forever.
 func TestCrashWhileWriting(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "key")
-	orig := writeTemp
-	t.Cleanup(func() { writeTemp = orig })
-	writeTemp = func(f *os.File, data []byte) error {
+	orig := atomicfile.WriteTemp
+	t.Cleanup(func() { atomicfile.WriteTemp = orig })
+	atomicfile.WriteTemp = func(f *os.File, data []byte) error {
 		f.Write(data[:10]) // a partial key on disk
 		return errors.New("killed")
 	}
@@ -77,7 +78,7 @@ func TestCrashWhileWriting(t *testing.T) {
 	if _, err := os.Stat(path); !errors.Is(err, fs.ErrNotExist) {
 		t.Fatalf("after a failed write, %s: %v; want it absent", path, err)
 	}
-	writeTemp = orig
+	atomicfile.WriteTemp = orig
 	k, created, err := LoadOrCreate(path, nil)
 	if err != nil || !created {
 		t.Fatalf("next start: created=%v, %v; want a new key", created, err)
