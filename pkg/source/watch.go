@@ -11,6 +11,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/dynamic"
@@ -96,13 +97,18 @@ func NewWatcher(cs kubernetes.Interface, dc dynamic.Interface, disc discovery.Di
 	return w
 }
 
+// peersServed is false only when the API server says it serves no Peers.
+// Any other failure (the API server unreachable while the agent starts,
+// as in a control-plane outage or a node booting before it) counts as
+// served: the informer lists the Peers once the server answers, and an
+// agent must not run without them until someone restarts it.
 func peersServed(disc discovery.DiscoveryInterface) bool {
 	if disc == nil {
 		return true
 	}
 	rl, err := disc.ServerResourcesForGroupVersion(v1alpha1.SchemeGroupVersion.String())
 	if err != nil {
-		return false
+		return !apierrors.IsNotFound(err)
 	}
 	for _, r := range rl.APIResources {
 		if r.Name == v1alpha1.PeerPlural {
