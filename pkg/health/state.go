@@ -45,7 +45,9 @@ type Tracker struct {
 }
 
 type track struct {
-	rx        int64
+	rx int64
+	// lastRx is when rx last grew, or when the peer was first seen.
+	lastRx    time.Time
 	candidate State
 	held      int
 	reported  State // "" until a state has held for Hold samples
@@ -54,8 +56,19 @@ type track struct {
 // Observe takes one sample of every peer of the device at now and
 // returns the reported state of each peer, keyed by public key. A peer
 // whose state has not yet held for Hold samples is left out; a peer
-// missing from samples is forgotten.
+// missing from samples is forgotten. Every peer is classified by its
+// handshake (see Up).
 func (t *Tracker) Observe(now time.Time, samples []Sample) map[string]State {
+	return t.ObserveProbed(now, samples, nil, 0)
+}
+
+// ObserveProbed is Observe where the peers in probed receive traffic
+// at least every few seconds when their tunnel works (the agent probes
+// them): such a peer is up while it received bytes within timeout and
+// down after timeout without any, however fresh its handshake (a
+// handshake stays "fresh" for 180 s after the path died). The other
+// peers (VPN clients, say) keep the handshake rule.
+func (t *Tracker) ObserveProbed(now time.Time, samples []Sample, probed map[string]bool, timeout time.Duration) map[string]State {
 	if t.peers == nil {
 		t.peers = map[string]*track{}
 	}
@@ -65,10 +78,19 @@ func (t *Tracker) Observe(now time.Time, samples []Sample) map[string]State {
 		seen[s.PublicKey] = true
 		tr, old := t.peers[s.PublicKey]
 		if !old {
-			tr = &track{rx: s.RxBytes}
+			tr = &track{rx: s.RxBytes, lastRx: now}
 			t.peers[s.PublicKey] = tr
 		}
-		st := classify(now, s, old && s.RxBytes > tr.rx)
+		received := old && s.RxBytes > tr.rx
+		if received {
+			tr.lastRx = now
+		}
+		var st State
+		if probed[s.PublicKey] && timeout > 0 {
+			st = classifyProbed(now, s, tr.lastRx, timeout)
+		} else {
+			st = classify(now, s, received)
+		}
 		tr.rx = s.RxBytes
 		if st == tr.candidate {
 			tr.held++
@@ -88,6 +110,29 @@ func (t *Tracker) Observe(now time.Time, samples []Sample) map[string]State {
 		}
 	}
 	return out
+}
+
+// LastReceived is when the peer's received bytes last grew, or when it
+// was first seen if they never did; false for a peer not tracked.
+func (t *Tracker) LastReceived(key string) (time.Time, bool) {
+	tr, ok := t.peers[key]
+	if !ok {
+		return time.Time{}, false
+	}
+	return tr.lastRx, true
+}
+
+// classifyProbed is one sample's state of a probed peer, before
+// hysteresis: bytes within timeout decide, not the handshake.
+func classifyProbed(now time.Time, s Sample, lastRx time.Time, timeout time.Duration) State {
+	switch {
+	case s.LastHandshake.IsZero():
+		return Never
+	case now.Sub(lastRx) < timeout:
+		return Up
+	default:
+		return Down
+	}
 }
 
 // classify is one sample's state, before hysteresis.

@@ -41,6 +41,11 @@ type Status struct {
 	NeverMore int      `json:"neverMore,omitempty"`
 	// Applied is Hash of the configuration the agent last applied.
 	Applied string `json:"applied,omitempty"`
+	// Demoted, when set, says the node gave up leading its location
+	// because its data path died (docs/failover.md): a Unix time on its
+	// own clock, informational, except that among nodes that all gave
+	// up, the one that gave up first leads again first. 0: not demoted.
+	Demoted int64 `json:"demoted,omitempty"`
 }
 
 // Summarize builds the Status of reported states (by public key) with
@@ -108,6 +113,9 @@ func mustJSON(s Status) []byte {
 	return b
 }
 
+// maxUnix bounds Demoted: the year 9999, well inside time.Time.
+const maxUnix = 253402300799
+
 // Decode reads a value written by Encode. It refuses a value over
 // MaxBytes, another version, or unknown fields.
 func Decode(v string) (Status, error) {
@@ -128,6 +136,9 @@ func Decode(v string) (Status, error) {
 	}
 	if s.Up < 0 || s.DownMore < 0 || s.NeverMore < 0 {
 		return Status{}, errors.New("status has a negative count")
+	}
+	if s.Demoted < 0 || s.Demoted > maxUnix {
+		return Status{}, fmt.Errorf("status demoted %d: want a Unix time in seconds", s.Demoted)
 	}
 	return s, nil
 }

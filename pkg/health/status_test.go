@@ -41,6 +41,10 @@ func TestEncode(t *testing.T) {
 			Status{Up: 3, Down: []string{"b", "a"}, Never: []string{"peer/z", "c"}, Applied: "abc"},
 			`{"v":1,"up":3,"down":["a","b"],"never":["c","peer/z"],"applied":"abc"}`,
 		},
+		"demoted": {
+			Status{Up: 1, Applied: "abc", Demoted: 1_800_000_000},
+			`{"v":1,"up":1,"applied":"abc","demoted":1800000000}`,
+		},
 		"list over MaxNames": {
 			Status{Down: names("n", MaxNames+6, 1)},
 			`{"v":1,"up":0,"down":["` + strings.Join(names("n", MaxNames, 1), `","`) + `"],"downMore":6}`,
@@ -86,6 +90,7 @@ func TestRoundTrip(t *testing.T) {
 		"empty":     {V: 1},
 		"full":      {V: 1, Up: 4, Down: []string{"a", "b"}, Never: []string{"peer/c"}, Applied: "0123456789ab"},
 		"truncated": {V: 1, Down: names("n", MaxNames, 1), DownMore: 3, NeverMore: 2},
+		"demoted":   {V: 1, Up: 1, Down: []string{"b"}, Demoted: 1_800_000_000},
 	} {
 		t.Run(name, func(t *testing.T) {
 			got, err := Decode(Encode(in))
@@ -107,6 +112,10 @@ func TestDecodeErrors(t *testing.T) {
 		"negative":      {`{"v":1,"up":-1}`, "negative count"},
 		"trailing":      {`{"v":1,"up":1}{}`, "trailing data"},
 		"too big":       {`{"v":1,"down":["` + strings.Repeat("a", MaxBytes) + `"]}`, "over 4096"},
+		"demoted < 0":   {`{"v":1,"up":1,"demoted":-5}`, "status demoted -5: want a Unix time"},
+		"demoted huge":  {`{"v":1,"up":1,"demoted":99999999999999}`, "status demoted 99999999999999: want a Unix time"},
+		"demoted text":  {`{"v":1,"up":1,"demoted":"yes"}`, "cannot unmarshal string"},
+		"demoted float": {`{"v":1,"up":1,"demoted":1.5}`, "cannot unmarshal number 1.5"},
 	}
 	for name, tt := range tests {
 		t.Run(name, func(t *testing.T) {
