@@ -3,6 +3,7 @@ package topology
 import (
 	"fmt"
 	"net/netip"
+	"os"
 	"testing"
 	"time"
 
@@ -57,12 +58,34 @@ func BenchmarkBuild(b *testing.B) {
 	}
 }
 
+// engineCases are the engine's benchmark clusters: location granularity
+// (100 locations) and a full mesh, at 2,000, 3,000 and 10,000 nodes. The
+// 10,000-node full mesh's materialized views are ~10^8 WireGuard peers:
+// set KGCTL_BENCH_HUGE=1 to run that one.
+var engineCases = []struct {
+	gran  Granularity
+	nodes int
+}{
+	{LocationGranularity, 2_000}, {LocationGranularity, 10_000},
+	{FullGranularity, 2_000}, {FullGranularity, 3_000}, {FullGranularity, 10_000},
+}
+
+func engineCluster(g Granularity, n int) Cluster {
+	c := benchCluster(n, 100)
+	c.Settings.Granularity = g
+	return c
+}
+
 // BenchmarkAllViews is a whole-cluster plan or graph: one Build, then
-// every node's WireGuard config and routes.
+// every node's view materialized (NodeView: its own copy of every peer
+// and route).
 func BenchmarkAllViews(b *testing.B) {
-	for _, n := range []int{1_000, 10_000} {
-		c := benchCluster(n, 100)
-		b.Run(fmt.Sprintf("nodes=%d", n), func(b *testing.B) {
+	for _, tc := range engineCases {
+		c := engineCluster(tc.gran, tc.nodes)
+		b.Run(fmt.Sprintf("%s/nodes=%d", tc.gran, tc.nodes), func(b *testing.B) {
+			if tc.gran == FullGranularity && tc.nodes > 3_000 && os.Getenv("KGCTL_BENCH_HUGE") == "" {
+				b.Skip("set KGCTL_BENCH_HUGE=1 for every materialized view of a 10,000-node full mesh")
+			}
 			b.ReportAllocs()
 			for b.Loop() {
 				m, err := Build(c)
@@ -79,12 +102,47 @@ func BenchmarkAllViews(b *testing.B) {
 	}
 }
 
+// BenchmarkAllViewsShared is the same whole-cluster read through the
+// shared views (View): every node's peers and route sets are iterated,
+// nothing copied.
+func BenchmarkAllViewsShared(b *testing.B) {
+	for _, tc := range engineCases {
+		c := engineCluster(tc.gran, tc.nodes)
+		b.Run(fmt.Sprintf("%s/nodes=%d", tc.gran, tc.nodes), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				m, err := Build(c)
+				if err != nil {
+					b.Fatal(err)
+				}
+				peers, dsts := 0, 0
+				for _, name := range m.NodeNames() {
+					v, ok := m.View(name)
+					if !ok {
+						b.Fatal(name)
+					}
+					for p := range v.Peers() {
+						dsts += len(p.AllowedIPs)
+						peers++
+					}
+					for s := range v.RouteSets() {
+						dsts += len(s.Dsts)
+					}
+				}
+				if peers == 0 || dsts == 0 {
+					b.Fatal("empty views")
+				}
+			}
+		})
+	}
+}
+
 // BenchmarkOneView is `showconf node`: one Build and one node's view, the
-// unit upstream Kilo's ~16 ms per node at 10,000 nodes compares with.
+// unit Kilo's engine (mesh.NewTopology and Conf) compares with.
 func BenchmarkOneView(b *testing.B) {
-	for _, n := range []int{1_000, 10_000} {
-		c := benchCluster(n, 100)
-		b.Run(fmt.Sprintf("nodes=%d", n), func(b *testing.B) {
+	for _, tc := range engineCases {
+		c := engineCluster(tc.gran, tc.nodes)
+		b.Run(fmt.Sprintf("%s/nodes=%d", tc.gran, tc.nodes), func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				m, err := Build(c)

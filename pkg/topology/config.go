@@ -19,69 +19,44 @@ type NodeView struct {
 	// WireGuard lists the other segments and the peers. The private key
 	// is left nil: only the node itself knows it.
 	WireGuard wireguard.Config
-	// Routes are grouped by how they leave the node: the destinations
-	// of a set are shared with other views and must not be modified.
-	// Flatten them with FlatRoutes.
+	// Routes are grouped by how they leave the node. Flatten them with
+	// FlatRoutes.
 	Routes []RouteSet
 	Rules  []Rule
 }
 
-// NodeView assembles one node's view; ok is false if the node is not in the mesh.
+// NodeView assembles one node's view, copied (see View.Materialize); ok
+// is false if the node is not in the mesh. A caller that reads many
+// views uses View, which copies nothing.
 func (m *Mesh) NodeView(name string) (NodeView, bool) {
-	r, ok := m.nodes[name]
+	v, ok := m.View(name)
 	if !ok {
 		return NodeView{}, false
 	}
-	seg := &m.Segments[r.segment]
-	v := NodeView{
-		Name:      name,
-		Segment:   seg,
-		Leader:    seg.Leader == r.index,
-		WireGuard: m.nodeConfig(r),
-	}
-	if v.Leader {
-		v.WireGuardIP = netip.PrefixFrom(seg.WireGuardIP, m.Settings.Subnet.Bits())
-		v.WireGuard.Interface.Address = []netip.Prefix{v.WireGuardIP}
-	}
-	v.Routes, v.Rules = m.routes(r)
-	return v, true
+	return v.Materialize(), true
 }
 
-// NodeConfig returns the WireGuard configuration a node applies.
+// NodeConfig returns the WireGuard configuration a node applies, copied.
 func (m *Mesh) NodeConfig(name string) (wireguard.Config, bool) {
-	r, ok := m.nodes[name]
+	v, ok := m.View(name)
 	if !ok {
 		return wireguard.Config{}, false
 	}
-	return m.nodeConfig(r), true
+	return v.Config(), true
 }
 
-func (m *Mesh) nodeConfig(r nodeRef) wireguard.Config {
-	self := &m.Segments[r.segment].Nodes[r.index]
-	own := &m.Segments[r.segment]
-	c := wireguard.Config{
-		Interface: wireguard.Interface{ListenPort: m.Settings.Port},
-		Peers:     make([]wireguard.Peer, 0, len(m.Segments)-1+len(m.Peers)),
+// kiloPeer is Peers[j] as a WireGuard peer seen from viewer (nil: no
+// discovered endpoints of its own).
+func (m *Mesh) kiloPeer(viewer *Node, j int, keepalive time.Duration) wireguard.Peer {
+	p := &m.Peers[j]
+	return wireguard.Peer{
+		Name:                m.peerLabels[j],
+		PublicKey:           p.PublicKey,
+		PresharedKey:        p.PresharedKey,
+		Endpoint:            m.endpointOf(viewer, p.PublicKey, p.Endpoint, p.PersistentKeepalive > 0),
+		AllowedIPs:          p.AllowedIPs,
+		PersistentKeepalive: keepalive,
 	}
-	for i := range m.Segments {
-		s := &m.Segments[i]
-		if s == own || (m.Settings.Granularity == CrossGranularity && s.Location == own.Location) {
-			continue
-		}
-		c.Peers = append(c.Peers, m.segmentPeer(self, s, self.PersistentKeepalive, nil))
-	}
-	for i := range m.Peers {
-		p := &m.Peers[i]
-		c.Peers = append(c.Peers, wireguard.Peer{
-			Name:                "peer " + p.Name,
-			PublicKey:           p.PublicKey,
-			PresharedKey:        p.PresharedKey,
-			Endpoint:            m.endpointOf(self, p.PublicKey, p.Endpoint, p.PersistentKeepalive > 0),
-			AllowedIPs:          p.AllowedIPs,
-			PersistentKeepalive: self.PersistentKeepalive,
-		})
-	}
-	return c
 }
 
 // segmentPeer is segment s as a WireGuard peer seen from viewer (nil for
@@ -126,7 +101,7 @@ func (m *Mesh) PeerConfig(name string) (wireguard.Config, bool) {
 			continue
 		}
 		c.Peers = append(c.Peers, wireguard.Peer{
-			Name:                "peer " + o.Name,
+			Name:                m.peerLabels[i],
 			PublicKey:           o.PublicKey,
 			Endpoint:            m.endpointOf(nil, o.PublicKey, o.Endpoint, o.PersistentKeepalive > 0),
 			AllowedIPs:          o.AllowedIPs,

@@ -27,6 +27,8 @@ type Mesh struct {
 	// order, first one wins (as Kilo does).
 	discovered map[wireguard.Key]netip.AddrPort
 	targets    routeTargets
+	// peerLabels name the Peers in rendered configs ("peer NAME").
+	peerLabels []string
 	// own decides who holds each key and prefix (claims.go).
 	own *ownership
 	// unrouted names nodes whose internal IP collided: not routed.

@@ -115,6 +115,8 @@ type segmentTargets struct {
 	// viaWireGuard is all minus an internal IP that is also the leader's
 	// endpoint: that address must stay outside the tunnel carried to it.
 	viaWireGuard byFamily
+	// hosts are the members' internal IPs as host prefixes, by member.
+	hosts []netip.Prefix
 }
 
 // prepareRoutes computes the shared destination lists.
@@ -137,36 +139,45 @@ func (m *Mesh) prepareRoutes() {
 		}
 		t.all.add(s.AllowedLocationIPs...)
 		t.viaWireGuard.add(s.AllowedLocationIPs...)
+		t.hosts = make([]netip.Prefix, len(s.Nodes))
+		for j, n := range s.Nodes {
+			if n.InternalIP.IsValid() {
+				t.hosts[j] = hostPrefix(n.InternalIP.Addr())
+			}
+		}
 		s.targets = t
 		s.label = segmentLabel(s)
 	}
-	for _, p := range m.Peers {
+	m.peerLabels = make([]string, len(m.Peers))
+	for i, p := range m.Peers {
 		m.targets.peers.add(p.AllowedIPs...)
+		m.peerLabels[i] = "peer " + p.Name
 	}
 }
 
-// routeBuilder accumulates one node's routes.
+// routeBuilder yields one node's route sets, as a view is iterated,
+// and collects its rules when asked.
 type routeBuilder struct {
-	m      *Mesh
-	self   *Node
-	routes []RouteSet
-	rules  []Rule
+	m         *Mesh
+	self      *Node
+	yield     func(RouteSet) bool
+	stop      bool
+	wantRules bool
+	rules     []Rule
 }
 
-// routes computes one node's routes and rules, following Kilo: a node
+// build computes one node's routes and rules, following Kilo: a node
 // that does not lead sends everything for other segments to its leader
 // over the private network (IPIP-encapsulated when asked); a leader sends
 // it over WireGuard; both route to the other members of their location
 // directly when Local is set.
-func (m *Mesh) routes(r nodeRef) ([]RouteSet, []Rule) {
-	own := &m.Segments[r.segment]
-	b := routeBuilder{m: m, self: &own.Nodes[r.index], routes: make([]RouteSet, 0, len(m.Segments)+2)}
-	if own.Leader != r.index {
+func (b *routeBuilder) build(seg int, leader bool) {
+	own := &b.m.Segments[seg]
+	if !leader {
 		b.follower(own)
 	} else {
 		b.leader(own)
 	}
-	return b.routes, b.rules
 }
 
 func (b *routeBuilder) follower(own *Segment) {
@@ -177,6 +188,9 @@ func (b *routeBuilder) follower(own *Segment) {
 	f := familyOf(gw)
 	b.viaPrivate(b.m.targets.wireGuardIPs[f], gw)
 	for i := range b.m.Segments {
+		if b.stop {
+			return
+		}
 		s := &b.m.Segments[i]
 		if s == own {
 			b.local(s)
@@ -190,6 +204,9 @@ func (b *routeBuilder) follower(own *Segment) {
 func (b *routeBuilder) leader(own *Segment) {
 	cross := b.m.Settings.Granularity == CrossGranularity
 	for i := range b.m.Segments {
+		if b.stop {
+			return
+		}
 		s := &b.m.Segments[i]
 		if s == own || (cross && s.Location == own.Location) {
 			b.local(s)
@@ -231,22 +248,27 @@ func (b *routeBuilder) local(s *Segment) {
 	if !b.m.Settings.Local || !self.InternalIP.IsValid() {
 		return
 	}
-	for _, n := range s.Nodes {
+	for j := range s.Nodes {
+		n := &s.Nodes[j]
+		if b.stop {
+			return
+		}
 		if n.Name == self.Name || !n.InternalIP.IsValid() {
 			continue
 		}
 		ip := n.InternalIP.Addr()
 		// A node's pod CIDRs may mix families; only gw's can go via it.
-		var pods byFamily
-		pods.add(n.PodCIDRs...)
-		b.viaPrivate(pods[familyOf(ip)], ip)
+		b.viaPrivate(podsOf(n, familyOf(ip)), ip)
 		if !b.encapsulates(ip) {
 			continue
 		}
 		// Traffic from this node's pods and from other locations (through
 		// the WireGuard interface) to the member's private IP is
 		// encapsulated too, so the reply path matches.
-		b.add(RouteSet{Dsts: []netip.Prefix{hostPrefix(ip)}, Gw: ip, Device: DeviceTunnel, OnLink: true, Table: TableEncap})
+		b.add(RouteSet{Dsts: s.targets.hosts[j : j+1 : j+1], Gw: ip, Device: DeviceTunnel, OnLink: true, Table: TableEncap})
+		if !b.wantRules {
+			continue
+		}
 		for _, c := range self.PodCIDRs {
 			if c.Addr().Is4() == ip.Is4() {
 				b.rules = append(b.rules, Rule{Src: c, Dst: hostPrefix(ip), Table: TableEncap})
@@ -281,7 +303,29 @@ func (b *routeBuilder) viaPrivate(dsts []netip.Prefix, gw netip.Addr) {
 }
 
 func (b *routeBuilder) add(s RouteSet) {
-	if len(s.Dsts) > 0 {
-		b.routes = append(b.routes, s)
+	if len(s.Dsts) > 0 && !b.stop && !b.yield(s) {
+		b.stop = true
 	}
+}
+
+// podsOf returns a node's pod CIDRs of family f: the node's own list when
+// they all are (the usual case, nothing copied).
+func podsOf(n *Node, f family) []netip.Prefix {
+	mixed := false
+	for _, p := range n.PodCIDRs {
+		if familyOf(p.Addr()) != f {
+			mixed = true
+			break
+		}
+	}
+	if !mixed {
+		return n.PodCIDRs
+	}
+	var out []netip.Prefix
+	for _, p := range n.PodCIDRs {
+		if familyOf(p.Addr()) == f {
+			out = append(out, p)
+		}
+	}
+	return out
 }
