@@ -12,14 +12,12 @@ import (
 	"strings"
 	"time"
 
-	"github.com/mdp/qrterminal/v3"
 	"github.com/spf13/cobra"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/cli-runtime/pkg/printers"
-	"rsc.io/qr"
 
 	"github.com/kgctl/kgctl/pkg/apis/kilo/v1alpha1"
 	"github.com/kgctl/kgctl/pkg/peer"
@@ -207,27 +205,7 @@ func (o *PeerAddOptions) Run(ctx context.Context) error {
 			return fmt.Errorf("Peer %q already exists (remove it first with %s peer remove %s)", o.req.Name, o.root.Name, o.req.Name)
 		}
 	}
-	current, _, err := source.Build(objs, opts)
-	if err != nil {
-		return err
-	}
-	claims := peer.Claims(current)
-	if len(o.req.AllowedIPs) == 0 {
-		if sub := current.Settings.Subnet; o.pool.Overlaps(sub) {
-			return fmt.Errorf("--peer-cidr %s overlaps the WireGuard subnet %s (--subnet): leaders' addresses come from there", o.pool, sub)
-		}
-		a, err := peer.FreeAddress(o.pool, claims)
-		if err != nil {
-			return fmt.Errorf("--peer-cidr: %w (give --allowed-ips, or a larger --peer-cidr)", err)
-		}
-		o.req.AllowedIPs = []netip.Prefix{a}
-	} else {
-		for _, a := range o.req.AllowedIPs {
-			if c, ok := peer.Conflict(a, claims); ok {
-				return fmt.Errorf("--allowed-ips: %s overlaps %s of %s: the mesh would route it twice", a, c.Prefix, c.Owner)
-			}
-		}
-	}
+	c, _ := source.Translate(objs, opts)
 	if o.req.PrivateKey, err = o.root.GenerateKey(); err != nil {
 		return fmt.Errorf("generate key: %w", err)
 	}
@@ -238,27 +216,20 @@ func (o *PeerAddOptions) Run(ctx context.Context) error {
 		}
 		o.req.PresharedKey = &k
 	}
-	res := o.req.Resource()
-	objs.Peers = append(objs.Peers, res)
-	next, _, err := source.Build(objs, opts)
+	added, err := peer.Add(c, o.req, o.pool)
 	if err != nil {
-		return err
+		return flagError(err)
 	}
-	client, err := peer.ClientConfig(next, o.req)
-	if err != nil {
-		return err
-	}
+	o.req = added.Request
+	res := added.Resource
 	var quick bytes.Buffer
-	if err := wireguard.WriteQuick(&quick, client); err != nil {
+	if err := wireguard.WriteQuick(&quick, added.Client); err != nil {
 		return err
 	}
-
-	var qrText string
+	var code *peer.QR
 	if o.QR {
-		// Comments cost QR capacity and the apps ignore them.
-		qrText = stripComments(quick.String())
-		if _, err := qr.Encode(qrText, qr.L); err != nil {
-			return fmt.Errorf("--qr: the configuration (%d bytes) does not fit in a QR code: %v; use --wg-quick-file", len(qrText), err)
+		if code, err = o.qrCode(quick.String()); err != nil {
+			return err
 		}
 	}
 
@@ -276,12 +247,11 @@ func (o *PeerAddOptions) Run(ctx context.Context) error {
 			return err
 		}
 	}
-	if o.QR {
-		qrterminal.GenerateWithConfig(qrText, qrterminal.Config{
-			Level: qrterminal.L, Writer: o.root.Streams.Out, HalfBlocks: true,
-			BlackChar: qrterminal.BLACK_BLACK, WhiteBlackChar: qrterminal.WHITE_BLACK,
-			WhiteChar: qrterminal.WHITE_WHITE, BlackWhiteChar: qrterminal.BLACK_WHITE, QuietZone: 1,
-		})
+	if code != nil {
+		if err := code.Write(o.root.Streams.Out); err != nil {
+			abort()
+			return err
+		}
 	}
 	if out != nil {
 		if _, err := out.Write(quick.Bytes()); err != nil {
@@ -303,6 +273,7 @@ func (o *PeerAddOptions) Run(ctx context.Context) error {
 func (o *PeerAddOptions) openOutput() (w io.Writer, commit func() error, abort func(), err error) {
 	nop := func() error { return nil }
 	if o.WGQuickFile == "-" {
+		o.warnReadable(o.root.Streams.Out)
 		if o.QR {
 			return nil, nop, func() {}, nil
 		}
@@ -340,6 +311,64 @@ func (o *PeerAddOptions) openOutput() (w io.Writer, commit func() error, abort f
 	}
 	return f, commit, abort, nil
 }
+
+// warnReadable warns, as wg genkey does, when the private key goes to
+// a file that others than its owner may read: stdout redirected to a
+// file created without umask 077. Terminals and pipes are not files.
+func (o *PeerAddOptions) warnReadable(w io.Writer) {
+	f, ok := w.(*os.File)
+	if !ok {
+		return
+	}
+	st, err := f.Stat()
+	if err != nil || !st.Mode().IsRegular() || st.Mode().Perm()&0o077 == 0 {
+		return
+	}
+	fmt.Fprintf(o.root.Streams.ErrOut, "Warning: writing the private key to a file that group or others can read (stdout, mode %04o): set umask 077 first, or use --wg-quick-file (written with mode 0600)\n", st.Mode().Perm())
+}
+
+// qrCode is the wg-quick file as a QR code, refused when it is wider
+// than the terminal (80 columns when stdout is not one): a code that
+// wraps cannot be scanned.
+func (o *PeerAddOptions) qrCode(quick string) (*peer.QR, error) {
+	code, err := peer.NewQR(quick)
+	if err != nil {
+		return nil, fmt.Errorf("--qr: %w; use --wg-quick-file", err)
+	}
+	width, known := o.root.terminalWidth()
+	if !known {
+		width = defaultColumns
+	}
+	if code.Columns() > width {
+		where := fmt.Sprintf("an %d-column terminal", width)
+		if known {
+			where = fmt.Sprintf("this terminal (%d columns)", width)
+		}
+		return nil, fmt.Errorf("--qr: the configuration (%d bytes, %d [Peer] sections) needs a QR code %d columns wide, wider than %s; widen the terminal, or use --wg-quick-file FILE and show FILE as a QR code elsewhere (qrencode -t ansiutf8 < FILE)", code.Bytes, len(strings.Split(quick, "[Peer]"))-1, code.Columns(), where)
+	}
+	return code, nil
+}
+
+// flagError names the flag of a request pkg/peer refuses.
+func flagError(err error) error {
+	var ie *peer.InputError
+	if !errors.As(err, &ie) {
+		return err
+	}
+	switch ie.Input {
+	case peer.InputAllowedIPs:
+		return fmt.Errorf("--allowed-ips: %w", ie.Err)
+	case peer.InputPool:
+		if errors.Is(ie.Err, peer.ErrPoolExhausted) {
+			return fmt.Errorf("--peer-cidr: %w (give --allowed-ips, or a larger --peer-cidr)", ie.Err)
+		}
+		return fmt.Errorf("--peer-cidr: %w", ie.Err)
+	}
+	return err
+}
+
+// defaultColumns is the width assumed when stdout is not a terminal.
+const defaultColumns = 80
 
 // create sends the Peer to the cluster, unless this is a client dry run.
 func (o *PeerAddOptions) create(ctx context.Context, res *v1alpha1.Peer) error {
@@ -461,10 +490,29 @@ func (o *PeerListOptions) peers(ctx context.Context) ([]*v1alpha1.Peer, error) {
 		if peers, err = source.KubePeers(ctx, c.Dynamic); err != nil {
 			return nil, err
 		}
+		if len(peers) == 0 {
+			if err := peerCRDServed(ctx, c); err != nil {
+				return nil, err
+			}
+		}
 	}
 	objs := source.Objects{Peers: peers}
 	objs.Sort()
 	return objs.Peers, nil
+}
+
+// peerCRDServed tells "no Peers" from "no Peer CRD", which KubePeers
+// reads alike (the mesh has no peers either way): listing Peers on a
+// cluster without Kilo's CRD is an error that says what to install.
+func peerCRDServed(ctx context.Context, c source.Clients) error {
+	_, err := c.Dynamic.Resource(v1alpha1.PeerGVR).List(ctx, metav1.ListOptions{Limit: 1})
+	switch {
+	case err == nil:
+		return nil
+	case apierrors.IsNotFound(err) || meta.IsNoMatchError(err):
+		return fmt.Errorf("the Peer CRD (peers.%s) is not installed in this cluster: install it with kubectl apply -f manifests/base/crds.yaml (or Kilo's crds.yaml): %w", v1alpha1.GroupName, err)
+	}
+	return fmt.Errorf("list peers.%s: %w", v1alpha1.GroupName, err)
 }
 
 // peerList is the Peers as kubectl prints a list.
@@ -567,18 +615,6 @@ func (o *PeerRemoveOptions) Run(ctx context.Context, names []string) error {
 		}
 	}
 	return errors.Join(errs...)
-}
-
-// stripComments drops comment and blank lines of an INI file.
-func stripComments(s string) string {
-	var b strings.Builder
-	for line := range strings.Lines(s) {
-		if t := strings.TrimSpace(line); t == "" || strings.HasPrefix(t, "#") {
-			continue
-		}
-		b.WriteString(line)
-	}
-	return b.String()
 }
 
 func parsePrefixes(flag string, in []string) ([]netip.Prefix, error) {

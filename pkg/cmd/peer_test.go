@@ -5,11 +5,14 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
+	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -350,3 +353,155 @@ func TestPeerListFiles(t *testing.T) {
 		t.Fatalf("yaml: %v\n%s", err, out)
 	}
 }
+
+// The private key on a stdout that is a file others can read gets the
+// warning wg genkey gives; a 0600 file, a pipe or a buffer gets none.
+func TestPeerAddWarnsReadableStdout(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		name string
+		mode os.FileMode // 0: a buffer
+		qr   bool
+		warn bool
+	}{
+		{"world-readable file", 0o644, false, true},
+		{"group-readable file", 0o640, false, true},
+		{"owner-only file", 0o600, false, false},
+		{"QR code to a readable file", 0o644, true, true},
+		{"buffer", 0, false, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var out io.Writer = new(bytes.Buffer)
+			if tc.mode != 0 {
+				f, err := os.OpenFile(filepath.Join(dir, strings.ReplaceAll(tc.name, " ", "-")), os.O_CREATE|os.O_WRONLY, tc.mode)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer f.Close()
+				if err := f.Chmod(tc.mode); err != nil { // past the umask
+					t.Fatal(err)
+				}
+				out = f
+			}
+			var errOut bytes.Buffer
+			r := &Root{Name: "kgctl", Streams: genericiooptions.IOStreams{In: strings.NewReader(""), Out: out, ErrOut: &errOut}, GenerateKey: testKeys(),
+				TerminalWidth: func() (int, bool) { return 200, true }}
+			cmd := newRootCommand(r)
+			args := []string{"peer", "add", "phone", "-f", "../../testdata/example"}
+			if tc.qr {
+				args = append(args, "--qr")
+			}
+			cmd.SetArgs(args)
+			if err := cmd.Execute(); err != nil {
+				t.Fatalf("%v\n%s", err, errOut.String())
+			}
+			want := fmt.Sprintf("Warning: writing the private key to a file that group or others can read (stdout, mode %04o)", tc.mode)
+			if got := strings.Contains(errOut.String(), want); got != tc.warn {
+				t.Errorf("warned %v, want %v; stderr:\n%s", got, tc.warn, errOut.String())
+			}
+		})
+	}
+}
+
+// A site gateway (--endpoint) listens where its Peer says it does.
+func TestPeerAddEndpointListenPort(t *testing.T) {
+	var nothing *fakeCluster
+	out, errOut, err := nothing.run(t, "peer", "add", "gateway", "-f", "../../testdata/example", "--endpoint", "198.51.100.9:51821", "--allowed-ips", "192.168.60.0/24,10.5.0.9/32")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, errOut)
+	}
+	iface, _, _ := strings.Cut(out, "\n\n")
+	if !strings.HasSuffix(iface, "\nListenPort = 51821") || !strings.Contains(iface, "Address = 10.5.0.9/32\n") {
+		t.Errorf("[Interface] of a site gateway:\n%s", iface)
+	}
+	// A roaming client has no fixed port.
+	out, _, _ = nothing.run(t, "peer", "add", "phone", "-f", "../../testdata/example")
+	if iface, _, _ := strings.Cut(out, "\n\n"); strings.Contains(iface, "ListenPort") {
+		t.Errorf("[Interface] of a roaming client:\n%s", iface)
+	}
+}
+
+// peer list on a cluster without Kilo's CRD says what is missing.
+func TestPeerListWithoutCRD(t *testing.T) {
+	f := newFakeCluster(t)
+	f.dynamic.PrependReactor("list", "peers", func(k8stesting.Action) (bool, runtime.Object, error) {
+		return true, nil, apierrors.NewNotFound(schema.GroupResource{Group: "kilo.squat.ai", Resource: "peers"}, "")
+	})
+	out, errOut, err := f.run(t, "peer", "list")
+	if err == nil || !strings.Contains(err.Error(), "the Peer CRD (peers.kilo.squat.ai) is not installed in this cluster: install it with kubectl apply -f manifests/base/crds.yaml") {
+		t.Fatalf("got %v (stdout %q, stderr %q)", err, out, errOut)
+	}
+	// A cluster with the CRD and no Peers is not an error.
+	empty := &fakeCluster{kube: f.kube, keys: f.keys, dynamic: dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(),
+		map[schema.GroupVersionResource]string{v1alpha1.PeerGVR: "PeerList"})}
+	if _, errOut, err := empty.run(t, "peer", "list"); err != nil || errOut != "No peers found.\n" {
+		t.Fatalf("no peers: %v %q", err, errOut)
+	}
+}
+
+// --qr draws the code when it fits the terminal (80 columns when stdout
+// is not one) and says why not otherwise.
+func TestPeerAddQR(t *testing.T) {
+	small := filepath.Join(t.TempDir(), "small.yaml")
+	if err := os.WriteFile(small, []byte(qrCluster), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, cluster string
+		width         int // 0: not a terminal
+		err           string
+	}{
+		{"small mesh, not a terminal", small, 0, ""},
+		{"small mesh, 80 columns", small, 80, ""},
+		{"example mesh, not a terminal", "../../testdata/example", 0, "--qr: the configuration (1192 bytes, 6 [Peer] sections) needs a QR code 119 columns wide, wider than an 80-column terminal; widen the terminal, or use --wg-quick-file FILE"},
+		{"example mesh, 100 columns", "../../testdata/example", 100, "wider than this terminal (100 columns)"},
+		{"example mesh, 120 columns", "../../testdata/example", 120, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			r := &Root{Name: "kgctl", Streams: genericiooptions.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut}, GenerateKey: testKeys(),
+				TerminalWidth: func() (int, bool) { return tc.width, tc.width > 0 }}
+			cmd := newRootCommand(r)
+			cmd.SetArgs([]string{"peer", "add", "phone", "--qr", "-f", tc.cluster})
+			err := cmd.Execute()
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("got %v, want an error containing %q", err, tc.err)
+				}
+				if out.Len() > 0 {
+					t.Errorf("printed %d bytes before refusing", out.Len())
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("%v\n%s", err, errOut.String())
+			}
+			limit := max(tc.width, 80)
+			lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+			for _, l := range lines {
+				l = strings.TrimSuffix(strings.TrimPrefix(l, "\x1b[97;40m"), "\x1b[0m")
+				if n := utf8.RuneCountInString(l); n > limit || n < 21 {
+					t.Fatalf("a QR line is %d columns (limit %d)", n, limit)
+				}
+			}
+			if strings.Contains(out.String(), "PrivateKey") {
+				t.Error("the configuration was printed as text too")
+			}
+		})
+	}
+}
+
+// qrCluster is one location of one node: a phone's config fits in 80 columns.
+const qrCluster = `apiVersion: v1
+kind: Node
+metadata:
+  name: aws-1
+  labels:
+    topology.kubernetes.io/region: eu-west-1
+  annotations:
+    kilo.squat.ai/key: 0cB+5fOn1uuZ0/hl87NQd8C5s3cJZUXBB9RzMvt9ljs=
+    kilo.squat.ai/endpoint: 52.18.0.10:51820
+    kilo.squat.ai/internal-ip: 172.31.0.10/20
+spec:
+  podCIDR: 10.2.0.0/24
+`

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
@@ -61,6 +62,22 @@ type Root struct {
 	NewClients func() (source.Clients, error)
 	// GenerateKey makes WireGuard keys; tests make them repeatable.
 	GenerateKey func() (wireguard.Key, error)
+	// TerminalWidth is stdout's width in columns, when it is a terminal;
+	// tests set it.
+	TerminalWidth func() (int, bool)
+}
+
+// terminalWidth is stdout's width, when it is a terminal.
+func (r *Root) terminalWidth() (int, bool) {
+	if r.TerminalWidth != nil {
+		return r.TerminalWidth()
+	}
+	f, ok := r.Streams.Out.(*os.File)
+	if !ok || !term.IsTerminal(int(f.Fd())) {
+		return 0, false
+	}
+	w, _, err := term.GetSize(int(f.Fd()))
+	return w, err == nil && w > 0
 }
 
 // Clients connects to the cluster the kubectl-style flags name.

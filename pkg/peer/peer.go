@@ -200,6 +200,11 @@ func ClientConfig(m *topology.Mesh, r Request) (wireguard.Config, error) {
 	c.Interface.Address = r.InterfaceAddress()
 	c.Interface.DNS = r.DNS
 	c.Interface.MTU = r.MTU
+	// A peer the nodes reach (a site gateway) must listen where its
+	// Peer's endpoint says, not on a random port.
+	if r.Endpoint.Port != 0 {
+		c.Interface.ListenPort = int(r.Endpoint.Port)
+	}
 	if len(r.ServiceCIDRs) > 0 && len(m.Segments) > 0 {
 		p := &c.Peers[0]
 		p.AllowedIPs = append(append([]netip.Prefix(nil), p.AllowedIPs...), r.ServiceCIDRs...)
