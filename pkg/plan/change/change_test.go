@@ -87,7 +87,29 @@ items:
 		},
 		"unknown field": {
 			in:      "apiVersion: v1\nkind: Node\nmetadata:\n  name: a\n  anotations: {}\n",
-			wantErr: `f.yaml: document 1: Node "a": json: unknown field "anotations"`,
+			wantErr: `f.yaml: document 1: Node "a": unknown field "metadata.anotations"`,
+		},
+		// As strict as -f: field names are case-sensitive, and a key
+		// given twice is refused, in YAML and in JSON.
+		"field in another case": {
+			in:      "apiVersion: kilo.squat.ai/v1alpha1\nkind: Peer\nmetadata: {name: p}\nspec:\n  AllowedIPs: [10.5.0.1/32]\n  publicKey: x\n",
+			wantErr: `f.yaml: document 1: Peer "p": unknown field "spec.AllowedIPs"`,
+		},
+		"kind in another case": {
+			in:      "apiVersion: v1\nKind: Node\nmetadata: {name: a}\n",
+			wantErr: "f.yaml: document 1: kind is missing",
+		},
+		"duplicate YAML key": {
+			in:      "apiVersion: kilo.squat.ai/v1alpha1\nkind: Peer\nmetadata: {name: p}\nspec:\n  allowedIPs: [10.5.0.1/32]\n  allowedIPs: [10.5.0.2/32]\n",
+			wantErr: `f.yaml: document 1: malformed YAML: yaml: unmarshal errors:` + "\n" + `  line 6: key "allowedIPs" already set in map`,
+		},
+		"duplicate JSON key": {
+			in:      `{"apiVersion": "v1", "kind": "Node", "metadata": {"name": "a", "annotations": {"kilo.squat.ai/leader": "true", "kilo.squat.ai/leader": "false"}}}`,
+			wantErr: `f.yaml: document 1: malformed YAML: yaml: unmarshal errors:` + "\n" + `  line 1: key "kilo.squat.ai/leader" already set in map`,
+		},
+		"unknown status field tolerated": {
+			in:   "apiVersion: v1\nkind: Node\nmetadata: {name: a}\nstatus: {futureField: 1}\n",
+			want: []string{`Node/a patch {"apiVersion":"v1","kind":"Node","metadata":{"name":"a"},"status":{"futureField":1}} from f.yaml: document 1`},
 		},
 		"malformed second document": {
 			in:      "apiVersion: v1\nkind: Node\nmetadata: {name: a}\n---\nkind: [\n",

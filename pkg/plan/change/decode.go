@@ -7,10 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	sigsjson "sigs.k8s.io/json"
 	"sigs.k8s.io/yaml"
 
 	"github.com/kgctl/kgctl/pkg/apis/kilo/v1alpha1"
@@ -65,7 +67,8 @@ func Decode(name string, r io.Reader) ([]Edit, error) {
 			doc--
 			continue
 		}
-		js, err := yaml.YAMLToJSON(raw)
+		// Duplicate keys are errors, as they are for -f and kubectl.
+		js, err := yaml.YAMLToJSONStrict(raw)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: document %d: malformed YAML: %w", name, doc, err))
 			continue
@@ -103,7 +106,8 @@ type header struct {
 
 func decodeDoc(source string, js []byte) ([]Edit, error) {
 	var h header
-	if err := json.Unmarshal(js, &h); err != nil {
+	// Case-sensitive, as the API server reads it: "Kind" is not "kind".
+	if err := sigsjson.UnmarshalCaseSensitivePreserveInts(js, &h); err != nil {
 		return nil, fmt.Errorf("not a Kubernetes object: %w", err)
 	}
 	group, _, _ := strings.Cut(h.APIVersion, "/")
@@ -145,7 +149,7 @@ func decodeDoc(source string, js []byte) ([]Edit, error) {
 	case Node:
 		// The patch must read as a Node (nulls read as empty values), so
 		// that a misspelt field is an error rather than nothing.
-		if err := strict(js, &corev1.Node{}); err != nil {
+		if err := strict(js, &corev1.Node{}, "status."); err != nil {
 			return nil, fmt.Errorf("Node %q: %w", e.Name, err)
 		}
 		e.Patch = js
@@ -160,11 +164,22 @@ func decodeDoc(source string, js []byte) ([]Edit, error) {
 	return []Edit{e}, nil
 }
 
-// strict decodes, failing on unknown fields (allowedIps for allowedIPs).
-func strict(js []byte, into any) error {
-	d := json.NewDecoder(bytes.NewReader(js))
-	d.DisallowUnknownFields()
-	return d.Decode(into)
+// strict decodes as -f does: case-sensitive, failing on unknown fields
+// (allowedIps for allowedIPs) and on a field given twice, each error
+// naming the field's path; unknown fields under the tolerated prefixes
+// (a newer Kubernetes's Node status) are let through.
+func strict(js []byte, into any, tolerated ...string) error {
+	all, err := sigsjson.UnmarshalStrict(js, into, sigsjson.DisallowDuplicateFields, sigsjson.DisallowUnknownFields)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, e := range all {
+		if !slices.ContainsFunc(tolerated, func(p string) bool { return strings.Contains(e.Error(), `"`+p) }) {
+			errs = append(errs, e)
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // ParseDelete reads a --delete reference: node/NAME or peer/NAME.
