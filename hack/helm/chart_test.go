@@ -87,7 +87,7 @@ func kustomize(t *testing.T, dir string) []*unstructured.Unstructured {
 
 func render(t *testing.T, name, ns string, values map[string]any) []*unstructured.Unstructured {
 	t.Helper()
-	b, err := Template(chartDir, name, ns, "", values)
+	b, _, err := Template(chartDir, name, ns, "", values)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -333,7 +333,7 @@ func TestChartValues(t *testing.T) {
 		{name: "defaults", args: append(base, cniPath), volumes: stdVolumes,
 			check: func(t *testing.T, objs []*unstructured.Unstructured, ds *appsv1.DaemonSet) {
 				c := ds.Spec.Template.Spec.Containers[0]
-				if c.Image != "ghcr.io/kgctl/kgctl:v0.1.0" || c.ImagePullPolicy != "" {
+				if repo, tag := imageTag(t); c.Image != repo+":"+tag || c.ImagePullPolicy != "" {
 					t.Errorf("image %q pull policy %q", c.Image, c.ImagePullPolicy)
 				}
 				if got := c.Resources.Requests.Memory().String(); got != "32Mi" {
@@ -511,7 +511,7 @@ func TestChartRefuses(t *testing.T) {
 		{"before 1.30", map[string]any{"agentPolicy": map[string]any{"enabled": false}}, []string{"kubeVersion", "v1.29.0"}, "v1.29.0"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := Template(chartDir, release, namespace, tc.kube, tc.values)
+			_, _, err := Template(chartDir, release, namespace, tc.kube, tc.values)
 			if err == nil {
 				t.Fatalf("values %v accepted", tc.values)
 			}
@@ -581,5 +581,29 @@ func TestChartVersion(t *testing.T) {
 	}
 	if repo := ch.Values["image"].(map[string]any)["repository"]; repo != image {
 		t.Errorf("charts/kgctl/values.yaml: image.repository %q, want %q (manifests/image)", repo, image)
+	}
+}
+
+// NOTES.txt renders and tells the release's own names.
+func TestNotes(t *testing.T) {
+	_, tag := imageTag(t)
+	for _, tc := range []struct {
+		release, ns string
+		values      map[string]any
+		want        []string
+	}{
+		{release, namespace, nil, []string{"kgctl " + tag + ":", "DaemonSet kube-system/kgctl (granularity location)", "kubectl -n kube-system rollout status daemonset/kgctl"}},
+		{"mesh", "net", map[string]any{"granularity": "full", "userspace": true, "compatibility": "flannel"},
+			[]string{"DaemonSet net/mesh-kgctl (granularity full, userspace WireGuard, add-on mode over flannel)", "daemonset/mesh-kgctl"}},
+	} {
+		_, notes, err := Template(chartDir, tc.release, tc.ns, "", tc.values)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(notes, w) {
+				t.Errorf("release %s: NOTES.txt does not say %q:\n%s", tc.release, w, notes)
+			}
+		}
 	}
 }

@@ -1,10 +1,10 @@
 // Package helm holds the tests that hold charts/kgctl to the kustomize
 // overlays under manifests/: each overlay rendered with kustomize's own
 // library (krusty, what kubectl apply -k runs), the chart rendered as
-// `helm template --include-crds` renders it (Helm's install action, client
-// only, no cluster), both decoded and compared object by object. A module
-// of its own, so Helm's and kustomize's dependencies stay out of the main
-// go.mod.
+// `helm template --include-crds` renders it (Helm's engine, through the
+// steps of its install action in client-only mode; no cluster), both
+// decoded and compared object by object. A module of its own, so Helm's
+// and kustomize's dependencies stay out of the main go.mod.
 package helm
 
 import (
@@ -13,13 +13,15 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path"
 	"sort"
 	"strings"
 
 	"github.com/google/go-cmp/cmp"
-	"helm.sh/helm/v3/pkg/action"
 	"helm.sh/helm/v3/pkg/chart/loader"
 	"helm.sh/helm/v3/pkg/chartutil"
+	"helm.sh/helm/v3/pkg/engine"
+	"helm.sh/helm/v3/pkg/releaseutil"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/kustomize/api/krusty"
@@ -53,37 +55,68 @@ func Kustomize(dir string) ([]byte, error) {
 const KubeVersion = "v1.32.0"
 
 // Template renders the chart in dir as `helm template NAME DIR -n NS
-// --include-crds --kube-version KUBE -f VALUES` does: values are coalesced
-// with the chart's defaults and checked against values.schema.json; no
-// cluster is asked. An empty kube is KubeVersion.
-func Template(dir, release, namespace, kube string, values map[string]any) ([]byte, error) {
+// --include-crds --kube-version KUBE -f VALUES` does, with the steps of
+// Helm's install action in client-only mode (pkg/action's renderResources):
+// the chart's kubeVersion checked, values coalesced with the chart's
+// defaults and checked against values.schema.json, templates rendered by
+// Helm's engine, NOTES.txt set aside, manifests split and sorted in
+// install order, crds/ first. No cluster is asked. An empty kube is
+// KubeVersion. Helm's engine rather than its action package: the action
+// links every client-go clientset, Helm's registry and storage drivers,
+// and doubles the test's compile.
+func Template(dir, release, namespace, kube string, values map[string]any) (manifest []byte, notes string, err error) {
 	ch, err := loader.Load(dir)
 	if err != nil {
-		return nil, fmt.Errorf("load chart %s: %w", dir, err)
+		return nil, "", fmt.Errorf("load chart %s: %w", dir, err)
 	}
-	cfg := &action.Configuration{Log: func(string, ...any) {}}
-	inst := action.NewInstall(cfg)
-	inst.DryRun = true
-	inst.DryRunOption = "client"
-	inst.ClientOnly = true
-	inst.Replace = true
-	inst.IncludeCRDs = true
-	inst.ReleaseName = release
-	inst.Namespace = namespace
 	if kube == "" {
 		kube = KubeVersion
 	}
-	if inst.KubeVersion, err = chartutil.ParseKubeVersion(kube); err != nil {
-		return nil, err
+	caps := chartutil.DefaultCapabilities.Copy()
+	kv, err := chartutil.ParseKubeVersion(kube)
+	if err != nil {
+		return nil, "", err
+	}
+	caps.KubeVersion = *kv
+	if v := ch.Metadata.KubeVersion; v != "" && !chartutil.IsCompatibleRange(v, caps.KubeVersion.String()) {
+		return nil, "", fmt.Errorf("chart requires kubeVersion: %s which is incompatible with Kubernetes %s", v, caps.KubeVersion.String())
 	}
 	if values == nil {
 		values = map[string]any{}
 	}
-	rel, err := inst.Run(ch, values)
-	if err != nil {
-		return nil, fmt.Errorf("helm template %s %s: %w", release, dir, err)
+	if err := chartutil.ProcessDependenciesWithMerge(ch, values); err != nil {
+		return nil, "", err
 	}
-	return []byte(rel.Manifest), nil
+	opts := chartutil.ReleaseOptions{Name: release, Namespace: namespace, Revision: 1, IsInstall: true}
+	vals, err := chartutil.ToRenderValues(ch, values, opts, caps)
+	if err != nil {
+		return nil, "", fmt.Errorf("helm template %s %s: %w", release, dir, err)
+	}
+	files, err := engine.Render(ch, vals)
+	if err != nil {
+		return nil, "", fmt.Errorf("helm template %s %s: %w", release, dir, err)
+	}
+	notes = files[path.Join(ch.Name(), "templates", "NOTES.txt")]
+	for k := range files {
+		if strings.HasSuffix(k, "NOTES.txt") {
+			delete(files, k)
+		}
+	}
+	hooks, manifests, err := releaseutil.SortManifests(files, nil, releaseutil.InstallOrder)
+	if err != nil {
+		return nil, "", fmt.Errorf("helm template %s %s: %w", release, dir, err)
+	}
+	if len(hooks) > 0 {
+		return nil, "", fmt.Errorf("helm template %s %s: %d hooks: this comparison does not cover hooks", release, dir, len(hooks))
+	}
+	var b bytes.Buffer
+	for _, crd := range ch.CRDObjects() {
+		fmt.Fprintf(&b, "---\n# Source: %s\n%s\n", crd.Filename, crd.File.Data)
+	}
+	for _, m := range manifests {
+		fmt.Fprintf(&b, "---\n# Source: %s\n%s\n", m.Name, m.Content)
+	}
+	return b.Bytes(), notes, nil
 }
 
 // ReadValues reads a values file as helm -f does.
