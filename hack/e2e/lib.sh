@@ -196,6 +196,24 @@ agent_start() {
   echo $! > "$d/$node.pid"; disown
 }
 
+# agent_start_host NODE DIR ARGS...: kgctl agent in NODE's namespaces as
+# our DaemonSet runs it: only --hostname and --kubeconfig (plus ARGS), every
+# path its default. The node's own directories stand in for the host's:
+# DIR/NODE/var-lib-kilo at /var/lib/kilo (Kilo's key file, 0700) and
+# DIR/NODE/cni at /etc/cni/net.d, each bound in a private mount namespace,
+# with a private /var/run/wireguard. The two mount points are created empty
+# on the machine if missing (nothing is written to them).
+agent_start_host() {
+  local node=$1 d=$2; shift 2
+  mkdir -p "$d/$node/var-lib-kilo" "$d/$node/cni" /var/lib/kilo /etc/cni/net.d
+  chmod 700 "$d/$node/var-lib-kilo"
+  ip netns exec "$(ns "$node")" unshare -m --propagation private \
+    sh -c 'mkdir -p /var/run/wireguard && mount -t tmpfs none /var/run/wireguard &&
+      mount --bind "$0/var-lib-kilo" /var/lib/kilo && mount --bind "$0/cni" /etc/cni/net.d && exec "$@"' "$d/$node" \
+    "$KGCTL" agent --hostname "$node" --kubeconfig "$d/kubeconfig" "$@" >> "$d/$node.log" 2>&1 &
+  echo $! > "$d/$node.pid"; disown
+}
+
 agent_stop() {
   local pid; pid=$(cat "$2/$1.pid" 2>/dev/null) || return 0
   kill "${3:--TERM}" "$pid" 2>/dev/null || true
