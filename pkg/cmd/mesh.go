@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"slices"
 	"strings"
 	"time"
 
@@ -156,9 +157,55 @@ func publishedGranularity(nodes []*corev1.Node) string {
 }
 
 // reportProblems prints problems to w and says whether any was an error.
+// The same problem on several objects (every node of a rollout without
+// a key yet) is one line naming them, as plan prints its warnings:
+//
+//	warning: Node b1, b2, b3 (3): kilo.squat.ai/key: no WireGuard public key ...
 func reportProblems(w io.Writer, ps topology.Problems) bool {
+	type group struct {
+		p     topology.Problem
+		names []string
+	}
+	var groups []*group
+	index := make(map[topology.Problem]*group, len(ps))
 	for _, p := range ps {
-		fmt.Fprintln(w, p.String())
+		k := p
+		k.Name = ""
+		if g, ok := index[k]; ok {
+			if !slices.Contains(g.names, p.Name) {
+				g.names = append(g.names, p.Name)
+			}
+			continue
+		}
+		g := &group{p: p, names: []string{p.Name}}
+		index[k] = g
+		groups = append(groups, g)
+	}
+	for _, g := range groups {
+		if len(g.names) == 1 {
+			fmt.Fprintln(w, g.p.String())
+			continue
+		}
+		p := g.p
+		s := fmt.Sprintf("%s: %s %s (%d)", p.Severity, p.Kind, elideNames(g.names), len(g.names))
+		if p.Field != "" {
+			s += ": " + p.Field
+			if p.Value != "" {
+				s += fmt.Sprintf(" %q", p.Value)
+			}
+		}
+		fmt.Fprintln(w, s+": "+p.Message)
 	}
 	return ps.HasErrors()
+}
+
+// mostNames is how many names a collapsed problem lists (plan's limit).
+const mostNames = 8
+
+// elideNames lists names, eliding past mostNames.
+func elideNames(names []string) string {
+	if len(names) <= mostNames {
+		return strings.Join(names, ", ")
+	}
+	return strings.Join(names[:mostNames], ", ") + fmt.Sprintf(" and %d more", len(names)-mostNames)
 }
