@@ -36,7 +36,7 @@ func Diff(before, after *topology.Mesh) *Plan {
 func Compare(before, after State) *Plan {
 	p := New(before, after)
 	_ = p.eachNode(func(_ int, ch *NodeChange) error {
-		p.Nodes = append(p.Nodes, *ch)
+		p.Nodes = append(p.Nodes, ownChange(ch))
 		return nil
 	})
 	p.src = nil
@@ -111,54 +111,12 @@ func unionNames(x, y []string) []string {
 	return slices.Compact(all)
 }
 
-// nodeChange compares one node's views.
-func nodeChange(c *prefixCache, name string, b, a *topology.Mesh, bp, ap topology.Problems) (NodeChange, bool) {
-	bv, inB := b.NodeView(name)
-	av, inA := a.NodeView(name)
-	ch := NodeChange{Name: name}
-	var bseg, bloc, aseg, aloc string
-	if inB {
-		bseg, bloc = bv.Segment.Name, bv.Segment.Location
-	}
-	if inA {
-		aseg, aloc = av.Segment.Name, av.Segment.Location
-	}
-	ch.Segment = changed(bseg, aseg)
-	ch.Location = changed(bloc, aloc)
-	ch.Leader = changed(inB && bv.Leader, inA && av.Leader)
-	ch.WireGuardIP = changed(bv.WireGuardIP, av.WireGuardIP)
-	ch.ListenPort = changed(bv.WireGuard.Interface.ListenPort, av.WireGuard.Interface.ListenPort)
-	ch.Peers = c.peers(bv.WireGuard.Peers, av.WireGuard.Peers)
-	switch {
-	case inA && !inB:
-		ch.Action = Create
-		ch.Routes.Added = allRoutes(av.Routes)
-		ch.Rules.Added = sortRules(slices.Clone(av.Rules))
-		ch.Reason = joinReason(av, bp)
-	case inB && !inA:
-		ch.Action = Delete
-		ch.Routes.Removed = allRoutes(bv.Routes)
-		ch.Rules.Removed = sortRules(slices.Clone(bv.Rules))
-		ch.Reason = "leaves the mesh: " + leftOut(ap, "Node", name, "no longer in the cluster")
-	default:
-		ch.Routes = c.routes(bv.Routes, av.Routes)
-		ch.Rules = rules(bv.Rules, av.Rules)
-		if ch.Segment == nil && ch.Location == nil && ch.Leader == nil && ch.WireGuardIP == nil &&
-			ch.ListenPort == nil && len(ch.Peers) == 0 && ch.Routes.Empty() && ch.Rules.Empty() {
-			return ch, false
-		}
-		ch.Action = Update
-		ch.Reason = updateReason(&ch, &av)
-	}
-	return ch, true
-}
-
-func joinReason(v topology.NodeView, before topology.Problems) string {
-	s := "joins the mesh in " + segmentPhrase(v.Segment)
-	if v.Leader {
+func joinReason(name string, seg *topology.Segment, leader bool, before topology.Problems) string {
+	s := "joins the mesh in " + segmentPhrase(seg)
+	if leader {
 		s += " as its leader"
 	}
-	if p, ok := problemOf(before, "Node", v.Name); ok {
+	if p, ok := problemOf(before, "Node", name); ok {
 		s += " (it was left out: " + p.Message + ")"
 	}
 	return s
@@ -177,14 +135,14 @@ func segmentName(name, location string) string {
 }
 
 // updateReason summarizes an update in one sentence, most telling first.
-func updateReason(ch *NodeChange, av *topology.NodeView) string {
+func updateReason(ch *NodeChange, aseg *topology.Segment) string {
 	var parts []string
 	if ch.Segment != nil {
-		parts = append(parts, "moves from "+segmentName(ch.Segment.Before, ch.Location.beforeOr(av.Segment.Location))+" to "+segmentPhrase(av.Segment))
+		parts = append(parts, "moves from "+segmentName(ch.Segment.Before, ch.Location.beforeOr(aseg.Location))+" to "+segmentPhrase(aseg))
 	}
 	if ch.Leader != nil {
 		if ch.Leader.After {
-			parts = append(parts, "becomes the leader of "+segmentPhrase(av.Segment))
+			parts = append(parts, "becomes the leader of "+segmentPhrase(aseg))
 		} else {
 			parts = append(parts, "is no longer a leader")
 		}
@@ -280,4 +238,27 @@ func leftOut(ps topology.Problems, kind, name, def string) string {
 		return s
 	}
 	return def
+}
+
+// ownChange copies a node change for a caller that keeps it: a streamed
+// change shares its peers' prefix lists with other nodes' changes.
+func ownChange(ch *NodeChange) NodeChange {
+	c := *ch
+	c.memos = nil
+	c.Peers = slices.Clone(c.Peers)
+	for i := range c.Peers {
+		p := &c.Peers[i]
+		p.AllowedIPs.Added, p.AllowedIPs.Removed = slices.Clone(p.AllowedIPs.Added), slices.Clone(p.AllowedIPs.Removed)
+		p.Endpoint = cloneChange(p.Endpoint)
+		p.PersistentKeepalive = cloneChange(p.PersistentKeepalive)
+	}
+	return c
+}
+
+func cloneChange[T any](c *Change[T]) *Change[T] {
+	if c == nil {
+		return nil
+	}
+	d := *c
+	return &d
 }

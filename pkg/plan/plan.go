@@ -121,6 +121,10 @@ type NodeChange struct {
 	Peers  []WireGuardPeerChange
 	Routes RouteDiff
 	Rules  RuleDiff
+
+	// memos are the shared changes Peers were copied from, whose
+	// renderings the text writer keeps (nil: render each).
+	memos []*peerMemo
 }
 
 // WireGuardPeerChange is one [Peer] section of a WireGuard configuration

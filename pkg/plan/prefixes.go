@@ -33,6 +33,13 @@ type prefixCache struct {
 	equal  map[[2]sliceKey]bool
 	sets   map[sliceKey]map[netip.Prefix]struct{}
 	diffs  map[[2]sliceKey]PrefixDiff
+	// multi memoizes diffs of several lists on a side (a follower
+	// sends every segment's list through its leader), by the lists'
+	// identities.
+	multi map[uint64][]multiDiff
+	// buckets and bucketList are routes' scratch, kept between calls.
+	buckets    map[via]int
+	bucketList []bucket
 }
 
 func newPrefixCache() *prefixCache {
@@ -113,7 +120,7 @@ func (c *prefixCache) diff(before, after []netip.Prefix) PrefixDiff {
 // pairDiff is prefixDiff memoized by the lists' identity: in a one-node
 // change, every view holds the same changed list. The result is shared.
 func (c *prefixCache) pairDiff(before, after []netip.Prefix) PrefixDiff {
-	if len(before) <= 4 && len(after) <= 4 {
+	if len(before) <= 4 && len(after) <= 4 && len(before) > 0 && len(after) > 0 {
 		return prefixDiff(before, after)
 	}
 	k := [2]sliceKey{keyOf(before), keyOf(after)}
@@ -125,8 +132,45 @@ func (c *prefixCache) pairDiff(before, after []netip.Prefix) PrefixDiff {
 	return d
 }
 
+type multiDiff struct {
+	key []sliceKey
+	d   PrefixDiff
+}
+
+// multiDiff is prefixDiff of the concatenated lists of each side,
+// memoized by the lists' identities (the followers of one leader have
+// the same lists). The result is shared.
+func (c *prefixCache) multiDiff(before, after [][]netip.Prefix) PrefixDiff {
+	key := make([]sliceKey, 0, len(before)+len(after)+1)
+	for _, s := range before {
+		key = append(key, keyOf(s))
+	}
+	key = append(key, sliceKey{n: -1})
+	for _, s := range after {
+		key = append(key, keyOf(s))
+	}
+	var sum uint64
+	for _, k := range key {
+		sum = sum*1_000_003 ^ maphash.Comparable(c.seed, k)
+	}
+	if c.multi == nil {
+		c.multi = make(map[uint64][]multiDiff)
+	}
+	for _, m := range c.multi[sum] {
+		if slices.Equal(m.key, key) {
+			return m.d
+		}
+	}
+	d := prefixDiff(slices.Concat(before...), slices.Concat(after...))
+	c.multi[sum] = append(c.multi[sum], multiDiff{key, d})
+	return d
+}
+
 // prefixDiff is the set difference of two lists, sorted.
 func prefixDiff(before, after []netip.Prefix) PrefixDiff {
+	if len(before)*len(after) <= 64 {
+		return smallPrefixDiff(before, after)
+	}
 	b := make(map[netip.Prefix]struct{}, len(before))
 	for _, p := range before {
 		b[p] = struct{}{}
@@ -141,6 +185,24 @@ func prefixDiff(before, after []netip.Prefix) PrefixDiff {
 	}
 	for _, p := range before {
 		if _, ok := a[p]; !ok {
+			d.Removed = append(d.Removed, p)
+		}
+	}
+	d.Added = sortPrefixes(d.Added)
+	d.Removed = sortPrefixes(d.Removed)
+	return d
+}
+
+// smallPrefixDiff is prefixDiff for short lists, without maps.
+func smallPrefixDiff(before, after []netip.Prefix) PrefixDiff {
+	var d PrefixDiff
+	for _, p := range after {
+		if !slices.Contains(before, p) {
+			d.Added = append(d.Added, p)
+		}
+	}
+	for _, p := range before {
+		if !slices.Contains(after, p) {
 			d.Removed = append(d.Removed, p)
 		}
 	}

@@ -22,6 +22,7 @@ func viaOf(s topology.RouteSet) via {
 
 // bucket holds the destination lists leaving one way, before and after.
 type bucket struct {
+	v             via
 	before, after [][]netip.Prefix
 }
 
@@ -48,19 +49,28 @@ func (c *prefixCache) routes(before, after []topology.RouteSet) RouteDiff {
 			return RouteDiff{}
 		}
 	}
-	buckets := make(map[via]*bucket)
-	var order []via
+	if c.buckets == nil {
+		c.buckets = make(map[via]int)
+	}
+	clear(c.buckets)
+	c.bucketList = c.bucketList[:0]
 	get := func(v via) *bucket {
 		if dirty != nil && !slices.Contains(dirty, v) {
 			return nil
 		}
-		b, ok := buckets[v]
+		i, ok := c.buckets[v]
 		if !ok {
-			b = &bucket{}
-			buckets[v] = b
-			order = append(order, v)
+			i = len(c.bucketList)
+			c.buckets[v] = i
+			if i < cap(c.bucketList) {
+				c.bucketList = c.bucketList[:i+1]
+				b := &c.bucketList[i]
+				b.v, b.before, b.after = v, b.before[:0], b.after[:0]
+			} else {
+				c.bucketList = append(c.bucketList, bucket{v: v})
+			}
 		}
-		return b
+		return &c.bucketList[i]
 	}
 	for _, s := range before {
 		if b := get(viaOf(s)); b != nil {
@@ -73,8 +83,10 @@ func (c *prefixCache) routes(before, after []topology.RouteSet) RouteDiff {
 		}
 	}
 	var d RouteDiff
-	for _, v := range order {
-		added, removed := c.bucketDiff(buckets[v])
+	for i := range c.bucketList {
+		b := &c.bucketList[i]
+		v := b.v
+		added, removed := c.bucketDiff(b)
 		for _, p := range added {
 			d.Added = append(d.Added, topology.Route{Dst: p, Gw: v.gw, Device: v.device, OnLink: v.onlink, Table: v.table})
 		}
@@ -82,8 +94,8 @@ func (c *prefixCache) routes(before, after []topology.RouteSet) RouteDiff {
 			d.Removed = append(d.Removed, topology.Route{Dst: p, Gw: v.gw, Device: v.device, OnLink: v.onlink, Table: v.table})
 		}
 	}
-	slices.SortFunc(d.Added, compareRoute)
-	slices.SortFunc(d.Removed, compareRoute)
+	sortRoutes(d.Added)
+	sortRoutes(d.Removed)
 	return d
 }
 
@@ -93,6 +105,13 @@ func (c *prefixCache) routes(before, after []topology.RouteSet) RouteDiff {
 func (c *prefixCache) bucketDiff(b *bucket) (added, removed []netip.Prefix) {
 	matched, restB, restA := c.match(b)
 	var d PrefixDiff
+	if len(matched) == 0 && len(restB) == 0 && len(restA) == 1 {
+		// A way out only the after side has (a full mesh's segments).
+		return c.pairDiff(nil, restA[0]).Added, nil
+	}
+	if len(matched) == 0 && len(restA) == 0 && len(restB) == 1 {
+		return nil, c.pairDiff(restB[0], nil).Removed
+	}
 	if len(restB) <= 1 && len(restA) <= 1 {
 		// One list changed: the same pair recurs in every view.
 		var x, y []netip.Prefix
@@ -104,7 +123,7 @@ func (c *prefixCache) bucketDiff(b *bucket) (added, removed []netip.Prefix) {
 		}
 		d = c.pairDiff(x, y)
 	} else {
-		d = prefixDiff(slices.Concat(restB...), slices.Concat(restA...))
+		d = c.multiDiff(restB, restA)
 	}
 	inMatched := func(p netip.Prefix) bool {
 		for _, s := range matched {
@@ -245,6 +264,60 @@ func sortRules(rs []topology.Rule) []topology.Rule {
 // allRoutes lists every route of a node that joins or leaves.
 func allRoutes(sets []topology.RouteSet) []topology.Route {
 	rs := topology.FlatRoutes(sets)
-	slices.SortFunc(rs, compareRoute)
+	sortRoutes(rs)
 	return slices.CompactFunc(rs, func(a, b topology.Route) bool { return compareRoute(a, b) == 0 })
 }
+
+// sortRoutes sorts routes by compareRoute. A flip to a full mesh sorts
+// thousands of routes per node: IPv4 routes are sorted by one packed
+// integer each (table's rank, destination, length, index), which moves
+// no pointers (sorting the routes themselves costs write barriers on
+// every swap); routes equal up to the destination are then ordered in
+// full, as are IPv6 ones.
+func sortRoutes(rs []topology.Route) {
+	if len(rs) < 16 || len(rs) >= 1<<24 {
+		slices.SortFunc(rs, compareRoute)
+		return
+	}
+	var tables []topology.Table
+	for _, r := range rs {
+		if !r.Dst.Addr().Is4() {
+			slices.SortFunc(rs, compareRoute)
+			return
+		}
+		if !slices.Contains(tables, r.Table) {
+			if len(tables) == 4 {
+				slices.SortFunc(rs, compareRoute)
+				return
+			}
+			tables = append(tables, r.Table)
+		}
+	}
+	slices.Sort(tables)
+	keys := make([]uint64, len(rs))
+	for i, r := range rs {
+		a := r.Dst.Addr().As4()
+		k := uint64(slices.Index(tables, r.Table))<<32 | uint64(a[0])<<24 | uint64(a[1])<<16 | uint64(a[2])<<8 | uint64(a[3])
+		keys[i] = (k<<6|uint64(r.Dst.Bits()))<<24 | uint64(i)
+	}
+	slices.Sort(keys)
+	sorted := make([]topology.Route, len(rs))
+	for j, k := range keys {
+		sorted[j] = rs[k&(1<<24-1)]
+	}
+	// Runs equal up to the destination's length differ in gateway,
+	// device or link.
+	for i := 0; i < len(keys); {
+		j := i + 1
+		for j < len(keys) && keys[j]>>24 == keys[i]>>24 {
+			j++
+		}
+		if j-i > 1 {
+			slices.SortFunc(sorted[i:j], compareRoute)
+		}
+		i = j
+	}
+	copy(rs, sorted)
+}
+
+

@@ -15,6 +15,8 @@ type nodeSource struct {
 	b, a   *topology.Mesh
 	bp, ap topology.Problems
 	names  []string
+	// e is built on first use, by the goroutine calling each.
+	e *entries
 }
 
 // batch is how many nodes each worker computes before they are handed
@@ -23,7 +25,8 @@ type nodeSource struct {
 const batch = 8
 
 // cacheSpan is how many nodes a worker's prefix cache serves before it is
-// dropped: the cache keeps the lists it saw alive.
+// dropped: the cache keeps the lists it saw alive (the entries' changes
+// are kept: they hold only what the meshes hold).
 const cacheSpan = 512
 
 // each calls f, in order, with the change of each of the nodes at the
@@ -40,7 +43,10 @@ func (s *nodeSource) each(indices []int, f func(i int, ch *NodeChange) error) er
 		return indices[j]
 	}
 	workers := max(1, min(runtime.GOMAXPROCS(0), (n+batch-1)/batch))
-	caches := make([]*prefixCache, workers)
+	if s.e == nil {
+		s.e = newEntries(s.b, s.a)
+	}
+	differs := make([]*differ, workers)
 	served := make([]int, workers)
 	size := workers * batch
 	out := make([]NodeChange, size)
@@ -53,11 +59,14 @@ func (s *nodeSource) each(indices []int, f func(i int, ch *NodeChange) error) er
 			go func() {
 				defer wg.Done()
 				for j := w; j < m; j += workers {
-					if caches[w] == nil || served[w] >= cacheSpan {
-						caches[w], served[w] = newPrefixCache(), 0
+					if differs[w] == nil {
+						differs[w] = newDiffer(s.e)
+					}
+					if served[w] >= cacheSpan {
+						differs[w].c, served[w] = newPrefixCache(), 0
 					}
 					served[w]++
-					out[j], keep[j] = nodeChange(caches[w], s.names[at(start+j)], s.b, s.a, s.bp, s.ap)
+					out[j], keep[j] = differs[w].nodeChange(s.names[at(start+j)], s.bp, s.ap)
 				}
 			}()
 		}

@@ -2,6 +2,7 @@ package plan
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"hash/maphash"
 	"io"
@@ -103,6 +104,12 @@ type text struct {
 	w     *bufio.Writer
 	color bool
 	wrote bool
+	// scratch, bw and body render node bodies (nodeBody); lineBuf
+	// formats route lines.
+	scratch bytes.Buffer
+	bw      *bufio.Writer
+	body    *text
+	lineBuf []byte
 }
 
 func (t *text) paint(code, s string) string {
@@ -183,7 +190,7 @@ func (t *text) groupNodes(p *Plan) ([]*nodeGroup, error) {
 				h.SetSeed(seed)
 				h.WriteString(n.Reason)
 				h.WriteByte(0)
-				h.WriteString(body)
+				h.Write(body)
 				key[j] = h.Sum64()
 			}
 			if g, ok := index[key]; ok {
@@ -197,7 +204,8 @@ func (t *text) groupNodes(p *Plan) ([]*nodeGroup, error) {
 		g := &nodeGroup{first: i, action: n.Action, reason: n.Reason, names: []string{n.Name}, count: 1}
 		if kept+len(body) <= bodyBudget {
 			kept += len(body)
-			g.body = &body
+			b := string(body)
+			g.body = &b
 		}
 		if n.Action == Update {
 			index[key] = g
@@ -236,7 +244,7 @@ func (t *text) nodes(p *Plan, groups []*nodeGroup) error {
 			if g.body != nil {
 				t.w.WriteString(*g.body)
 			} else {
-				t.w.WriteString(t.nodeBody(&p.Nodes[g.first]))
+				t.w.Write(t.nodeBody(&p.Nodes[g.first]))
 			}
 		}
 		return nil
@@ -258,7 +266,7 @@ func (t *text) nodes(p *Plan, groups []*nodeGroup) error {
 		flush(i)
 		g := groups[gi]
 		render(g, gi)
-		t.w.WriteString(t.nodeBody(n))
+		t.w.Write(t.nodeBody(n))
 		gi++
 		return nil
 	})
@@ -285,10 +293,16 @@ func elide(names []string) string {
 	return strings.Join(names[:most], ", ") + fmt.Sprintf(" and %d more", len(names)-most)
 }
 
-// nodeBody renders a node's changes, indented under its header.
-func (t *text) nodeBody(n *NodeChange) string {
-	var b strings.Builder
-	u := &text{w: bufio.NewWriter(&b), color: t.color}
+// nodeBody renders a node's changes, indented under its header, into
+// the writer's scratch buffer: the bytes are valid until the next call.
+// A peer change shared by many nodes (see entries) is rendered once.
+func (t *text) nodeBody(n *NodeChange) []byte {
+	t.scratch.Reset()
+	if t.bw == nil {
+		t.bw = bufio.NewWriterSize(&t.scratch, 64<<10)
+		t.body = &text{w: t.bw, color: t.color}
+	}
+	u := t.body
 	if n.Action == Update {
 		// A node that joins or leaves has its segment in the reason.
 		u.scalar(6, "segment", n.Segment)
@@ -302,16 +316,16 @@ func (t *text) nodeBody(n *NodeChange) string {
 	}
 	u.scalar(6, "wireguard IP", prefixChange(n.WireGuardIP))
 	for i := range n.Peers {
-		u.wgPeer(6, &n.Peers[i])
+		if n.memos == nil {
+			u.wgPeer(6, &n.Peers[i])
+			continue
+		}
+		u.w.WriteString(t.peerText(n.memos[i]))
 	}
 	switch n.Action {
 	case Update:
-		for _, r := range n.Routes.Removed {
-			u.line(6, u.sym(Delete)+" route "+routeString(r))
-		}
-		for _, r := range n.Routes.Added {
-			u.line(6, u.sym(Create)+" route "+routeString(r))
-		}
+		u.routeLines(Delete, n.Routes.Removed)
+		u.routeLines(Create, n.Routes.Added)
 		for _, r := range n.Rules.Removed {
 			u.line(6, u.sym(Delete)+" rule "+ruleString(r))
 		}
@@ -326,7 +340,61 @@ func (t *text) nodeBody(n *NodeChange) string {
 		u.count(6, Delete, len(n.Rules.Removed), "rule", "rules")
 	}
 	u.w.Flush()
-	return b.String()
+	return t.scratch.Bytes()
+}
+
+// peerText is a shared peer change's block, rendered once.
+func (t *text) peerText(m *peerMemo) string {
+	c := 0
+	if t.color {
+		c = 1
+	}
+	if m.text[c] == nil {
+		var b strings.Builder
+		u := &text{w: bufio.NewWriter(&b), color: t.color}
+		u.wgPeer(6, &m.change)
+		u.w.Flush()
+		s := b.String()
+		m.text[c] = &s
+	}
+	return *m.text[c]
+}
+
+// routeLines writes "      + route DST via GW dev DEV onlink" lines,
+// formatted in place (a flip to a full mesh writes millions).
+func (t *text) routeLines(a Action, rs []topology.Route) {
+	if len(rs) == 0 {
+		return
+	}
+	t.wrote = true
+	head := "      " + t.sym(a) + " route "
+	buf := t.lineBuf[:0]
+	for _, r := range rs {
+		buf = append(buf[:0], head...)
+		buf = appendRoute(buf, r)
+		buf = append(buf, '\n')
+		t.w.Write(buf)
+	}
+	t.lineBuf = buf
+}
+
+// appendRoute appends routeString(r).
+func appendRoute(b []byte, r topology.Route) []byte {
+	b = r.Dst.AppendTo(b)
+	if r.Gw.IsValid() {
+		b = append(b, " via "...)
+		b = r.Gw.AppendTo(b)
+	}
+	b = append(b, " dev "...)
+	b = append(b, r.Device...)
+	if r.OnLink {
+		b = append(b, " onlink"...)
+	}
+	if r.Table != topology.TableMesh {
+		b = append(b, " table "...)
+		b = append(b, r.Table...)
+	}
+	return b
 }
 
 func (t *text) count(indent int, a Action, n int, one, many string) {
