@@ -59,7 +59,6 @@ func referenceNodeChange(c *prefixCache, name string, b, a *topology.Mesh, bp, a
 	return ch, true
 }
 
-
 // meshPairs are before/after clusters covering what a node's change
 // varies with: granularity flips either way, cross granularity, nodes
 // joining and leaving, leaders moving, keepalives, discovered endpoints

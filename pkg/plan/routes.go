@@ -319,5 +319,3 @@ func sortRoutes(rs []topology.Route) {
 	}
 	copy(rs, sorted)
 }
-
-
