@@ -61,9 +61,9 @@ func TestHelpDefaults(t *testing.T) {
 // The rule above catches both ways of stating a default.
 func TestDefaultSaid(t *testing.T) {
 	for line, want := range map[string]int{
-		`--port int   WireGuard listen port (default 51820)`:                                  1,
-		`--address strings   the client's address (default: the single addresses)`:            1,
-		`--internal-cidr strings   where to look (default: the default route's address)`:      1,
+		`--port int   WireGuard listen port (default 51820)`:                                   1,
+		`--address strings   the client's address (default: the single addresses)`:             1,
+		`--internal-cidr strings   where to look (default: the default route's address)`:       1,
 		`--mark uint32   a mark (0x1000 by default; kube-proxy uses 0x4000) (default 4096)`:    2,
 		`--now string   time to check against; default: "live" for a cluster (default "live")`: 2,
 	} {
