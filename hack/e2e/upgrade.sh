@@ -27,7 +27,8 @@
 # every other across locations; each agent's --listen serves kilo_nodes,
 # kilo_peers, kilo_leader, kilo_reconciles_total and kilo_errors_total
 # with the cluster's values and their kgctl_* twins' values, and /graph
-# DOT (Kilo's format=dot|gv) and SVG (default, layouts circo and dot).
+# DOT (Kilo's format=dot|gv) and SVG (default, layouts circo and dot),
+# also from a pod at a leader's WireGuard IP, as Kilo's e2e/handlers.sh.
 # Needs root; skips otherwise. Run it alone machine-wide
 # (flock /tmp/kgctl-e2e.lock make e2e-upgrade).
 set -euo pipefail
@@ -270,7 +271,14 @@ for n in "${NODES[@]}"; do
   code=$(get "$n" '/graph?format=pdf' "$W/$n-graph.err")
   [ "${code%% *}" = 400 ] || die "$n: /graph?format=pdf: $code, want 400"
 done
-report "graph: every agent's /graph serves DOT (format=dot, gv) naming all nodes and Peers, SVG (default circo, layout=dot), 400 for format=pdf"
+# As Kilo's e2e/handlers.sh asks: from a pod, the leader at its WireGuard IP.
+code=$(nsexec b2 curl -s -o "$W/wgip-graph.svg" -w '%{http_code}' --max-time 20 --interface "${POD[b2]}" 'http://10.4.0.1:1107/graph?format=svg&layout=circo' || true)
+[ "$code" = 200 ] && grep '<svg' "$W/wgip-graph.svg" >/dev/null || die "b2's pod cannot get a2's /graph at 10.4.0.1:1107: $code"
+code=$(nsexec b2 curl -s -o /dev/null -w '%{http_code}' --max-time 5 --interface "${POD[b2]}" 'http://10.4.0.1:1107/graph?layout=fake' || true)
+[ "$code" = 400 ] || die "a2's /graph?layout=fake: $code, want 400"
+val_nodes=$(nsexec b2 curl -s --max-time 5 --interface "${POD[b2]}" http://10.4.0.1:1107/metrics | awk '$1 == "kilo_nodes" {print $2}')
+[ "$val_nodes" = ${#NODES[@]} ] || die "a2's kilo_nodes at 10.4.0.1:1107 from b2's pod: $val_nodes"
+report "graph: every agent's /graph serves DOT (format=dot, gv) naming all nodes and Peers, SVG (default circo, layout=dot), 400 for format=pdf; from b2's pod, a2 at its WireGuard IP 10.4.0.1:1107 serves SVG, kilo_nodes ${#NODES[@]} and 400 for layout=fake (Kilo's e2e/handlers.sh)"
 
 report "upgrade: $((SECONDS - START))s in all"
 log "PASS"
