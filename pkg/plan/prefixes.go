@@ -5,6 +5,8 @@ import (
 	"hash/maphash"
 	"net/netip"
 	"slices"
+
+	"github.com/kgctl/kgctl/pkg/topology"
 )
 
 // sliceKey identifies a slice by its backing array and length. Views of
@@ -40,6 +42,10 @@ type prefixCache struct {
 	// buckets and bucketList are routes' scratch, kept between calls.
 	buckets    map[via]int
 	bucketList []bucket
+	// added, removed, keys and tmp are scratch for sorting routes.
+	added, removed []topology.Route
+	keys           []uint64
+	tmp            []topology.Route
 }
 
 func newPrefixCache() *prefixCache {

@@ -82,21 +82,32 @@ func (c *prefixCache) routes(before, after []topology.RouteSet) RouteDiff {
 			b.after = append(b.after, s.Dsts)
 		}
 	}
-	var d RouteDiff
+	added, removed := c.added[:0], c.removed[:0]
 	for i := range c.bucketList {
 		b := &c.bucketList[i]
 		v := b.v
-		added, removed := c.bucketDiff(b)
-		for _, p := range added {
-			d.Added = append(d.Added, topology.Route{Dst: p, Gw: v.gw, Device: v.device, OnLink: v.onlink, Table: v.table})
+		a, r := c.bucketDiff(b)
+		for _, p := range a {
+			added = append(added, topology.Route{Dst: p, Gw: v.gw, Device: v.device, OnLink: v.onlink, Table: v.table})
 		}
-		for _, p := range removed {
-			d.Removed = append(d.Removed, topology.Route{Dst: p, Gw: v.gw, Device: v.device, OnLink: v.onlink, Table: v.table})
+		for _, p := range r {
+			removed = append(removed, topology.Route{Dst: p, Gw: v.gw, Device: v.device, OnLink: v.onlink, Table: v.table})
 		}
 	}
-	sortRoutes(d.Added)
-	sortRoutes(d.Removed)
-	return d
+	c.added, c.removed = added, removed
+	// Sorted in the scratch lists, then copied out at their size.
+	return RouteDiff{Added: c.sorted(added), Removed: c.sorted(removed)}
+}
+
+// sorted sorts routes in place and returns a copy the caller keeps.
+func (c *prefixCache) sorted(rs []topology.Route) []topology.Route {
+	if len(rs) == 0 {
+		return nil
+	}
+	c.keys, c.tmp = sortRoutesWith(rs, c.keys, c.tmp)
+	out := slices.Clone(rs)
+	clear(rs)
+	return out
 }
 
 // bucketDiff is the set difference of the union of the lists on each
@@ -274,34 +285,37 @@ func allRoutes(sets []topology.RouteSet) []topology.Route {
 // no pointers (sorting the routes themselves costs write barriers on
 // every swap); routes equal up to the destination are then ordered in
 // full, as are IPv6 ones.
-func sortRoutes(rs []topology.Route) {
+func sortRoutes(rs []topology.Route) { sortRoutesWith(rs, nil, nil) }
+
+// sortRoutesWith is sortRoutes with scratch space, returned for reuse.
+func sortRoutesWith(rs []topology.Route, keys []uint64, tmp []topology.Route) ([]uint64, []topology.Route) {
 	if len(rs) < 16 || len(rs) >= 1<<24 {
 		slices.SortFunc(rs, compareRoute)
-		return
+		return keys, tmp
 	}
 	var tables []topology.Table
 	for _, r := range rs {
 		if !r.Dst.Addr().Is4() {
 			slices.SortFunc(rs, compareRoute)
-			return
+			return keys, tmp
 		}
 		if !slices.Contains(tables, r.Table) {
 			if len(tables) == 4 {
 				slices.SortFunc(rs, compareRoute)
-				return
+				return keys, tmp
 			}
 			tables = append(tables, r.Table)
 		}
 	}
 	slices.Sort(tables)
-	keys := make([]uint64, len(rs))
+	keys = slices.Grow(keys[:0], len(rs))[:len(rs)]
 	for i, r := range rs {
 		a := r.Dst.Addr().As4()
 		k := uint64(slices.Index(tables, r.Table))<<32 | uint64(a[0])<<24 | uint64(a[1])<<16 | uint64(a[2])<<8 | uint64(a[3])
 		keys[i] = (k<<6|uint64(r.Dst.Bits()))<<24 | uint64(i)
 	}
 	slices.Sort(keys)
-	sorted := make([]topology.Route, len(rs))
+	sorted := slices.Grow(tmp[:0], len(rs))[:len(rs)]
 	for j, k := range keys {
 		sorted[j] = rs[k&(1<<24-1)]
 	}
@@ -318,4 +332,6 @@ func sortRoutes(rs []topology.Route) {
 		i = j
 	}
 	copy(rs, sorted)
+	clear(sorted)
+	return keys, sorted[:0]
 }

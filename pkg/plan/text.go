@@ -37,7 +37,9 @@ const most = 8
 // change in a large cluster reads in a screen or two; WriteJSON lists
 // every node.
 func WriteText(w io.Writer, p *Plan, opts Options) error {
-	t := &text{w: bufio.NewWriter(w), color: opts.Color}
+	// A large buffer: a flip to a full mesh writes gigabytes, and a
+	// write per 4 KiB is a system call per 4 KiB.
+	t := &text{w: bufio.NewWriterSize(w, 1<<20), color: opts.Color}
 	// The node groups first: whether anything changes depends on them.
 	groups, err := t.groupNodes(p)
 	if err != nil {
