@@ -25,6 +25,7 @@ import (
 // case-sensitive decoder.
 func Decode(objs *Objects, name string, r io.Reader) error {
 	reader := utilyaml.NewYAMLReader(bufio.NewReaderSize(r, 64<<10))
+	var sc scratch
 	for doc := 1; ; doc++ {
 		raw, err := reader.Read()
 		if err == io.EOF {
@@ -37,7 +38,7 @@ func Decode(objs *Objects, name string, r io.Reader) error {
 			doc--
 			continue
 		}
-		if err := decodeDoc(objs, raw); err != nil {
+		if err := decodeDoc(objs, raw, &sc); err != nil {
 			return fmt.Errorf("%s: document %d: %w", name, doc, err)
 		}
 	}
@@ -49,14 +50,26 @@ type typeMeta struct {
 	Kind       string `json:"kind"`
 }
 
-func decodeDoc(objs *Objects, raw []byte) error {
+// scratch is reused from one document to the next: the JSON a YAML
+// document becomes (decoded objects copy what they keep) and its lines.
+type scratch struct {
+	json  []byte
+	lines []yline
+}
+
+func decodeDoc(objs *Objects, raw []byte, sc *scratch) error {
 	js := bytes.TrimSpace(bytes.TrimPrefix(raw, []byte("\ufeff")))
 	if len(js) == 0 || js[0] != '{' || !json.Valid(js) || !plainKeys(js, 0) {
-		var err error
-		if js, err = yaml.YAMLToJSONStrict(raw); err != nil {
-			return fmt.Errorf("malformed YAML: %w", err)
+		var ok bool
+		if sc.json, sc.lines, ok = blockYAMLToJSON(raw, sc.json[:0], sc.lines); ok {
+			js = sc.json
+		} else {
+			var err error
+			if js, err = yaml.YAMLToJSONStrict(raw); err != nil {
+				return fmt.Errorf("malformed YAML: %w", err)
+			}
+			js = bytes.TrimSpace(js)
 		}
-		js = bytes.TrimSpace(js)
 	}
 	if bytes.Equal(js, []byte("null")) {
 		return nil
