@@ -1,20 +1,30 @@
 #!/usr/bin/env bash
 # Liveness at scale, measured: a real kube-apiserver holding N Nodes (10,000
-# by default) as Kilo's agents annotate them, a load generator writing
-# their heartbeats at the rate N agents would (one per node per period),
-# and two real agents with userspace WireGuard in network namespaces, one
-# built from this tree and one from BASE (the scheme before liveness by
-# observation: every heartbeat woke every agent), side by side in one run.
+# by default), each annotated as an agent leaves it and Ready as kubelet
+# leaves it; a load generator writing what N agents (and kubelets) would;
+# two real agents from this tree (userspace WireGuard, network namespaces)
+# living through it. Both schemes in one run, one phase each:
 #
-#   hack/liveness/bench.sh            N=10000 PERIOD=30s DURATION=60s BASE=8b22dc5
+#   idle     nothing but the two agents
+#   kilo     Kilo's scheme: every node's last-seen every PERIOD (30s); the
+#            simulated nodes carry no kgctl marker, so the real agents
+#            write theirs every resync too (Kilo agents read it)
+#   kgctl    every simulated node marked as kgctl's; last-seen every
+#            HEARTBEAT (10m), Ready mostly constant: one node turns
+#            Unknown every FLIP (10s) and back Ready 30s later
+#   kubelet  kubelet's status report alone (lastHeartbeatTime every 5m per
+#            node): what any cluster pays, Kilo or not; it must wake no one
 #
-# Reports API writes/s, watch events/s for one agent's watch, and each
-# agent's reconciles, CPU and RSS while idle and under the heartbeat load.
-# Needs root; takes the machine-wide network-namespace lock.
+#   hack/liveness/bench.sh      N=10000 PERIOD=30s HEARTBEAT=600s FLIP=10s DURATION=60
+#
+# Reports per phase: API writes/s to Nodes (the API server's own request
+# counters), the events one agent's watch receives per second, and each
+# real agent's reconciles, patches, CPU and RSS. Needs root; takes the
+# machine-wide network-namespace lock. API server on 26443, etcd on 22379.
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
-N=${N:-10000} PERIOD=${PERIOD:-30s} DURATION=${DURATION:-60} BASE=${BASE:-8b22dc5}
-export E2E_PREFIX=kgl
+N=${N:-10000} PERIOD=${PERIOD:-30s} HEARTBEAT=${HEARTBEAT:-600s} FLIP=${FLIP:-10s} DURATION=${DURATION:-60}
+export E2E_PREFIX=kgl API_PORT=${API_PORT:-26443} ETCD_PORT=${ETCD_PORT:-22379}
 # shellcheck source=../e2e/lib.sh
 . "$REPO/hack/e2e/lib.sh"
 [ "$(id -u)" = 0 ] || { echo "liveness bench: needs root" >&2; exit 1; }
@@ -23,15 +33,16 @@ if [ -z "${KGCTL_LOCKED:-}" ]; then
 fi
 KAS=$("$REPO/hack/build-kube-apiserver.sh")
 export KAS
+command -v kubectl >/dev/null || PATH=$(dirname "$KAS"):$PATH
 W=$(mktemp -d /tmp/kgctl-liveness.XXXXXX)
 export W
-trap 'e2e_down "$W"; git -C "$REPO" worktree remove --force "$W/base" 2>/dev/null || true' EXIT
+command -v kubectl >/dev/null || ln -sf "$(dirname "$KAS")/kubectl-v1.34.4" "$W/kubectl"
+PATH=$W:$PATH
+trap 'e2e_down "$W"' EXIT
 e2e_down
 
-log "building the load generator, kgctl and kgctl at $BASE"
-(cd "$REPO" && go build -o "$W/liveness" ./hack/liveness && CGO_ENABLED=0 go build -o "$W/kgctl-new" ./cmd/kgctl)
-git -C "$REPO" worktree add -q --detach "$W/base" "$BASE"
-(cd "$W/base" && CGO_ENABLED=0 go build -o "$W/kgctl-old" ./cmd/kgctl)
+log "building the load generator and kgctl"
+(cd "$REPO" && go build -o "$W/liveness" ./hack/liveness && CGO_ENABLED=0 go build -o "$W/kgctl" ./cmd/kgctl)
 
 router_up
 subnet_up 0
@@ -41,25 +52,26 @@ host_link
 API_EXTRA_FLAGS="--max-requests-inflight=2000 --max-mutating-requests-inflight=1000" apiserver_up "$W"
 K=$W/kubeconfig
 
-log "creating $N nodes"
+log "creating $N nodes (Ready)"
 t0=$SECONDS
 "$W/liveness" create -kubeconfig "$K" -n "$N"
 log "created $N nodes in $((SECONDS - t0))s"
 
-# agent NS NODE BINARY: a real agent for one of the nodes.
+# agent NS NODE HOST: a real agent for one of the nodes.
 agent() {
-  local n=$1 node=$2 bin=$3
-  mkns "$n" && attach "$n" 1 "$4"
+  local n=$1 node=$2
+  mkns "$n" && attach "$n" 1 "$3"
   mkdir -p "$W/$n"
   ip netns exec "$(ns "$n")" unshare -m --propagation private \
     sh -c 'mkdir -p /var/run/wireguard && mount -t tmpfs none /var/run/wireguard && exec "$@"' -- \
-    "$bin" agent --hostname "$node" --kubeconfig "$K" --wireguard userspace --cni=false \
+    "$W/kgctl" agent --hostname "$node" --kubeconfig "$K" --wireguard userspace --cni=false \
     --private-key "$W/$n/key" --listen 127.0.0.1:1107 > "$W/$n.log" 2>&1 &
   echo $! > "$W/$n.pid"; disown
 }
-agent new node-00000 "$W/kgctl-new" 11
-agent old node-00001 "$W/kgctl-old" 12
-for n in new old; do
+AGENTS="a b"
+agent a node-00000 11
+agent b node-00001 12
+for n in $AGENTS; do
   for _ in $(seq 240); do
     nsexec "$n" curl -sf --max-time 1 http://127.0.0.1:1107/health >/dev/null 2>&1 && break
     sleep 0.5
@@ -68,36 +80,62 @@ for n in new old; do
 done
 sleep 20 # first reconciles and their patches settle
 
-# sample NS: reconciles, CPU ticks, RSS (KiB) of an agent.
-sample() {
-  local pid; pid=$(cat "$W/$1.pid")
-  local rec; rec=$(nsexec "$1" curl -s --max-time 2 http://127.0.0.1:1107/metrics | awk '$1 ~ /^kgctl_reconciles_total/ {s+=$2} END {print s+0}')
-  echo "$rec $(awk '{print $14+$15}' "/proc/$pid/stat") $(awk '/VmRSS/ {print $2}' "/proc/$pid/status")"
+# api_writes: PATCH and UPDATE requests on Nodes (and their status) the
+# API server has served so far.
+api_writes() {
+  kubectl --kubeconfig "$K" get --raw /metrics |
+    awk '/^apiserver_request_total\{/ && /resource="nodes"/ && /verb="(PATCH|UPDATE)"/ {s += $NF} END {printf "%d\n", s}'
 }
-# measure LABEL SECONDS: each agent's reconciles, CPU and RSS over SECONDS.
+# sample NS: reconciles, patches, CPU ticks, RSS (KiB) of an agent.
+sample() {
+  local pid m; pid=$(cat "$W/$1.pid")
+  m=$(nsexec "$1" curl -s --max-time 2 http://127.0.0.1:1107/metrics)
+  echo "$(awk '$1 ~ /^kgctl_reconciles_total/ {s+=$2} END {print s+0}' <<<"$m")" \
+    "$(awk '$1 ~ /^kgctl_node_patches_total/ {s+=$2} END {print s+0}' <<<"$m")" \
+    "$(awk '{print $14+$15}' "/proc/$pid/stat")" "$(awk '/VmRSS/ {print $2}' "/proc/$pid/status")"
+}
+# measure LABEL SECONDS: API writes/s, and each agent's reconciles,
+# patches, CPU and RSS over SECONDS.
 measure() {
-  local label=$1 secs=$2 n
+  local label=$1 secs=$2 n w0 w1
   declare -A s0
-  for n in new old; do s0[$n]=$(sample "$n"); done
+  w0=$(api_writes)
+  for n in $AGENTS; do s0[$n]=$(sample "$n"); done
   sleep "$secs"
-  for n in new old; do
-    read -r r0 c0 _ <<<"${s0[$n]}"
-    read -r r1 c1 rss <<<"$(sample "$n")"
-    printf '%-10s %-24s reconciles %5d (%.2f/s)  CPU %6.1f%% of a core  RSS %4d MiB\n' "$label" \
-      "$n ($([ "$n" = new ] && echo this tree || echo "$BASE"))" $((r1 - r0)) \
-      "$(awk -v r=$((r1 - r0)) -v s="$secs" 'BEGIN {print r / s}')" \
+  w1=$(api_writes)
+  printf '%-8s API writes to Nodes %7.1f/s\n' "$label" "$(awk -v w=$((w1 - w0)) -v s="$secs" 'BEGIN {print w / s}')"
+  for n in $AGENTS; do
+    read -r r0 p0 c0 _ <<<"${s0[$n]}"
+    read -r r1 p1 c1 rss <<<"$(sample "$n")"
+    printf '%-8s agent %s: reconciles %4d (%.2f/s)  own patches %3d  CPU %5.1f%% of a core  RSS %4d MiB\n' "$label" "$n" \
+      $((r1 - r0)) "$(awk -v r=$((r1 - r0)) -v s="$secs" 'BEGIN {print r / s}')" $((p1 - p0)) \
       "$(awk -v c=$((c1 - c0)) -v s="$secs" 'BEGIN {print c / s}')" $((rss / 1024))
   done
 }
+# phase LABEL CMD...: run the load generator's commands (each a quoted
+# string) and one agent-like watch for DURATION, measuring meanwhile.
+phase() {
+  local label=$1 pids=() c; shift
+  "$W/liveness" watch -kubeconfig "$K" -duration "${DURATION}s" > "$W/$label.watch" &
+  pids+=($!)
+  for c in "$@"; do
+    # shellcheck disable=SC2086
+    "$W/liveness" $c -kubeconfig "$K" -n "$N" -skip 2 -duration "${DURATION}s" >> "$W/$label.load" &
+    pids+=($!)
+  done
+  sleep 2
+  measure "$label" $((DURATION - 5)) | tee -a "$W/report.txt"
+  wait "${pids[@]}"
+  sed "s/^/$label   /" "$W/$label.load" "$W/$label.watch" | tee -a "$W/report.txt"
+}
 
-echo "liveness bench: $N nodes, heartbeat period $PERIOD, $(nproc) cores" | tee "$W/report.txt"
+echo "liveness bench: $N nodes, $(nproc) cores, $(date -u +%FT%TZ)" | tee "$W/report.txt"
 measure idle 30 | tee -a "$W/report.txt"
-"$W/liveness" watch -kubeconfig "$K" -duration "${DURATION}s" > "$W/watch.txt" &
-watchpid=$!
-"$W/liveness" beat -kubeconfig "$K" -n "$N" -skip 2 -period "$PERIOD" -duration "${DURATION}s" > "$W/beat.txt" &
-beatpid=$!
-sleep 2
-measure heartbeat $((DURATION - 5)) | tee -a "$W/report.txt"
-wait "$beatpid" "$watchpid"
-cat "$W/beat.txt" "$W/watch.txt" | tee -a "$W/report.txt"
+phase kilo "beat -period $PERIOD"
+log "every simulated node becomes a kgctl node (marker)"
+"$W/liveness" mark -kubeconfig "$K" -n "$N" -skip 2 | tee -a "$W/report.txt"
+sleep 40 # the agents' next reconciles see no reader needing last-seen
+for n in $AGENTS; do grep 'heartbeat (last-seen)' "$W/$n.log" | tail -1 | sed "s/^/agent $n: /" | tee -a "$W/report.txt"; done
+phase kgctl "beat -period $HEARTBEAT" "flip -every $FLIP -down 30s"
+phase kubelet "kubelet -period 5m"
 cp "$W/report.txt" "${REPORT:-/tmp/kgctl-liveness-report.txt}"

@@ -1,10 +1,14 @@
 // Command liveness is the load generator of the liveness benchmark
 // (hack/liveness/bench.sh): it fills a real API server with Nodes as
-// Kilo's agents annotate them, writes their heartbeats at the rate N agents
-// would, and counts the watch events one agent receives.
+// Kilo's agents annotate them (each Ready, as kubelet leaves it), writes
+// what N agents and kubelets would, and counts the watch events one
+// agent receives.
 //
 //	liveness create -n 10000 [-locations 50]
-//	liveness beat -n 10000 -period 30s -duration 60s
+//	liveness beat -n 10000 -period 30s -duration 60s     # last-seen, each node once per period
+//	liveness mark -n 10000                               # the kgctl marker on every node
+//	liveness flip -n 10000 -every 10s -down 30s -duration 60s  # Ready -> Unknown -> Ready
+//	liveness kubelet -n 10000 -period 5m -duration 60s   # kubelet's status report (lastHeartbeatTime)
 //	liveness watch -duration 60s
 //
 // Every command takes -kubeconfig. It is a test tool, not part of kgctl.
@@ -16,6 +20,7 @@ import (
 	"encoding/base64"
 	"flag"
 	"fmt"
+	mrand "math/rand/v2"
 	"net/netip"
 	"os"
 	"strconv"
@@ -43,7 +48,9 @@ func main() {
 	period := fs.Duration("period", 30*time.Second, "heartbeat period of each simulated agent")
 	duration := fs.Duration("duration", 60*time.Second, "how long to beat or watch")
 	workers := fs.Int("workers", 32, "concurrent API requests")
-	skip := fs.Int("skip", 0, "leave the first SKIP nodes to real agents (beat)")
+	skip := fs.Int("skip", 0, "leave the first SKIP nodes to real agents")
+	every := fs.Duration("every", 10*time.Second, "how often a node turns Unknown (flip)")
+	down := fs.Duration("down", 30*time.Second, "how long it stays Unknown (flip)")
 	_ = fs.Parse(os.Args[2:])
 	cfg, err := clientcmd.BuildConfigFromFlags("", *kubeconfig)
 	if err != nil {
@@ -56,7 +63,19 @@ func main() {
 	case "create":
 		err = create(ctx, cs, *n, *locations, *workers)
 	case "beat":
-		err = beat(ctx, cs, *n, *skip, *period, *duration, *workers)
+		err = spread(ctx, "beat", *n, *skip, *period, *duration, *workers, func(ctx context.Context, i int) error {
+			patch := fmt.Sprintf(`{"metadata":{"annotations":{"kilo.squat.ai/last-seen":%q}}}`, strconv.FormatInt(time.Now().Unix(), 10))
+			_, err := cs.CoreV1().Nodes().Patch(ctx, nodeName(i), types.MergePatchType, []byte(patch), metav1.PatchOptions{})
+			return err
+		})
+	case "kubelet":
+		err = spread(ctx, "kubelet", *n, *skip, *period, *duration, *workers, func(ctx context.Context, i int) error {
+			return setReady(ctx, cs, nodeName(i), corev1.ConditionTrue, false)
+		})
+	case "mark":
+		err = mark(ctx, cs, *n, *skip, *workers)
+	case "flip":
+		err = flip(ctx, cs, *n, *skip, *every, *down, *duration)
 	case "watch":
 		err = count(ctx, cs, *duration)
 	default:
@@ -96,14 +115,83 @@ func create(ctx context.Context, cs kubernetes.Interface, n, locations, workers 
 			},
 			Spec: corev1.NodeSpec{PodCIDR: pod.String(), PodCIDRs: []string{pod.String()}},
 		}
-		_, err := cs.CoreV1().Nodes().Create(ctx, node, metav1.CreateOptions{})
-		return err
+		if _, err := cs.CoreV1().Nodes().Create(ctx, node, metav1.CreateOptions{}); err != nil {
+			return err
+		}
+		return setReady(ctx, cs, node.Name, corev1.ConditionTrue, true)
 	})
 }
 
-// beat patches every node's last-seen once per period, spread evenly, for
-// duration: the write load of n agents' heartbeats.
-func beat(ctx context.Context, cs kubernetes.Interface, n, skip int, period, duration time.Duration, workers int) error {
+// setReady writes a node's Ready condition as kubelet and the node
+// lifecycle controller do (a strategic merge patch of the status, merged
+// by condition type): the heartbeat time always, the transition time when
+// the status changes.
+func setReady(ctx context.Context, cs kubernetes.Interface, name string, status corev1.ConditionStatus, transition bool) error {
+	now := metav1.Now().Rfc3339Copy().Format(time.RFC3339)
+	c := fmt.Sprintf(`{"type":"Ready","status":%q,"reason":"KubeletReady","lastHeartbeatTime":%q`, status, now)
+	if transition {
+		c += fmt.Sprintf(`,"lastTransitionTime":%q`, now)
+	}
+	patch := `{"status":{"conditions":[` + c + `}]}}`
+	_, err := cs.CoreV1().Nodes().Patch(ctx, name, types.StrategicMergePatchType, []byte(patch), metav1.PatchOptions{}, "status")
+	return err
+}
+
+// mark gives every simulated node the kgctl marker, as if every agent
+// had been replaced by kgctl's: no reader needs last-seen every resync.
+func mark(ctx context.Context, cs kubernetes.Interface, n, skip, workers int) error {
+	start := time.Now()
+	err := parallel(n-skip, workers, func(i int) error {
+		_, err := cs.CoreV1().Nodes().Patch(ctx, nodeName(skip+i), types.MergePatchType,
+			[]byte(`{"metadata":{"annotations":{"kilo.squat.ai/heartbeat-interval":"600"}}}`), metav1.PatchOptions{})
+		return err
+	})
+	fmt.Printf("mark: %d nodes in %.0fs\n", n-skip, time.Since(start).Seconds())
+	return err
+}
+
+// flip turns a random simulated node Unknown every interval and back
+// Ready after down: a few transitions, what the node lifecycle controller
+// writes when nodes come and go.
+func flip(ctx context.Context, cs kubernetes.Interface, n, skip int, every, down, duration time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, duration)
+	defer cancel()
+	var writes, errs atomic.Int64
+	var wg sync.WaitGroup
+	write := func(name string, s corev1.ConditionStatus) {
+		if err := setReady(context.Background(), cs, name, s, true); err != nil {
+			errs.Add(1)
+			return
+		}
+		writes.Add(1)
+	}
+	start := time.Now()
+	t := time.NewTicker(every)
+	defer t.Stop()
+loop:
+	for {
+		select {
+		case <-ctx.Done():
+			break loop
+		case <-t.C:
+		}
+		name := nodeName(skip + mrand.IntN(n-skip))
+		write(name, corev1.ConditionUnknown)
+		wg.Go(func() {
+			time.Sleep(down)
+			write(name, corev1.ConditionTrue)
+		})
+	}
+	secs := time.Since(start).Seconds() // the last ones come back Ready after
+	wg.Wait()
+	fmt.Printf("flip: %d Ready transitions in %.0fs: %.2f writes/s, %d errors\n", writes.Load(), secs, float64(writes.Load())/secs, errs.Load())
+	return nil
+}
+
+// spread runs write once per node per period, spread evenly, for
+// duration: the write load of n agents' heartbeats (beat) or n kubelets'
+// status reports (kubelet).
+func spread(ctx context.Context, what string, n, skip int, period, duration time.Duration, workers int, write func(context.Context, int) error) error {
 	ctx, cancel := context.WithTimeout(ctx, duration)
 	defer cancel()
 	jobs := make(chan int, workers)
@@ -112,8 +200,7 @@ func beat(ctx context.Context, cs kubernetes.Interface, n, skip int, period, dur
 	for range workers {
 		wg.Go(func() {
 			for i := range jobs {
-				patch := fmt.Sprintf(`{"metadata":{"annotations":{"kilo.squat.ai/last-seen":%q}}}`, strconv.FormatInt(time.Now().Unix(), 10))
-				if _, err := cs.CoreV1().Nodes().Patch(ctx, nodeName(i), types.MergePatchType, []byte(patch), metav1.PatchOptions{}); err != nil {
+				if err := write(ctx, i); err != nil {
 					if ctx.Err() == nil {
 						errs.Add(1)
 					}
@@ -148,8 +235,8 @@ loop:
 	close(jobs)
 	wg.Wait()
 	secs := time.Since(start).Seconds()
-	fmt.Printf("beat: %d heartbeats of %d nodes in %.0fs: %.1f writes/s (target %.1f), %d errors\n",
-		writes.Load(), n-skip, secs, float64(writes.Load())/secs, float64(n-skip)/period.Seconds(), errs.Load())
+	fmt.Printf("%s: %d writes for %d nodes every %s in %.0fs: %.1f writes/s (target %.1f), %d errors\n",
+		what, writes.Load(), n-skip, period, secs, float64(writes.Load())/secs, float64(n-skip)/period.Seconds(), errs.Load())
 	return nil
 }
 
