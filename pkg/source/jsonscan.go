@@ -64,33 +64,32 @@ type member struct {
 // returns the index after it. f returns the end of the value it
 // consumed, or -1 to have it skipped.
 func members(b []byte, i int, f func(m member) (int, error)) (int, error) {
-	i = skipSpace(b, i+1)
-	for i < len(b) && b[i] != '}' {
-		ke := stringEnd(b, i)
-		key := b[i:ke]
-		i = skipSpace(b, ke)
-		i = skipSpace(b, i+1) // ':'
-		end, err := f(member{key: key, start: i})
-		if err != nil {
-			return 0, err
-		}
-		if end < 0 {
-			end = valueEnd(b, i)
-		}
-		i = skipSpace(b, end)
-		if i < len(b) && b[i] == ',' {
-			i = skipSpace(b, i+1)
-		}
-	}
-	return i + 1, nil
+	return scan(b, i, func(key []byte, _, start int) (int, error) { return f(member{key: key, start: start}) })
 }
 
 // elements calls f for each element of the array at b[i] ('['), as
 // members does.
 func elements(b []byte, i int, f func(n, start int) (int, error)) (int, error) {
+	return scan(b, i, func(_ []byte, n, start int) (int, error) { return f(n, start) })
+}
+
+// scan walks the object or array at b[i], calling f with each member's
+// raw key (nil in an array), its index and where its value starts.
+func scan(b []byte, i int, f func(key []byte, n, start int) (int, error)) (int, error) {
+	closing := byte(']')
+	if b[i] == '{' {
+		closing = '}'
+	}
 	i = skipSpace(b, i+1)
-	for n := 0; i < len(b) && b[i] != ']'; n++ {
-		end, err := f(n, i)
+	for n := 0; i < len(b) && b[i] != closing; n++ {
+		var key []byte
+		if closing == '}' {
+			ke := stringEnd(b, i)
+			key = b[i:ke]
+			i = skipSpace(b, ke)
+			i = skipSpace(b, i+1) // ':'
+		}
+		end, err := f(key, n, i)
 		if err != nil {
 			return 0, err
 		}
