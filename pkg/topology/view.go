@@ -65,7 +65,8 @@ func (v View) WireGuardIP() netip.Prefix {
 	return netip.PrefixFrom(v.Segment().WireGuardIP, v.m.Settings.Subnet.Bits())
 }
 
-// Interface is the viewer's interface section, without the private key.
+// Interface is the viewer's interface section, without the private key:
+// the listen port and, on a leader, the WireGuard IP.
 func (v View) Interface() wireguard.Interface {
 	i := wireguard.Interface{ListenPort: v.m.Settings.Port}
 	if v.leader {
@@ -164,10 +165,11 @@ func (v View) Rules() []Rule {
 	return b.rules
 }
 
-// Config is the view's WireGuard configuration, copied: the caller may
-// modify it.
+// Config is the view's WireGuard configuration as `showconf node`
+// prints it (the interface's listen port, not its address), copied: the
+// caller may modify it.
 func (v View) Config() wireguard.Config {
-	c := wireguard.Config{Interface: v.Interface(), Peers: make([]wireguard.Peer, 0, v.PeerCount())}
+	c := wireguard.Config{Interface: wireguard.Interface{ListenPort: v.m.Settings.Port}, Peers: make([]wireguard.Peer, 0, v.PeerCount())}
 	n := 0
 	for p := range v.Peers() {
 		n += len(p.AllowedIPs)
@@ -197,6 +199,7 @@ func (v View) Materialize() NodeView {
 		WireGuard:   v.Config(),
 		Rules:       v.Rules(),
 	}
+	nv.WireGuard.Interface = v.Interface()
 	sets, n := 0, 0
 	for s := range v.RouteSets() {
 		sets++

@@ -167,3 +167,19 @@ func TestViewsConcurrent(t *testing.T) {
 		t.Fatalf("workers saw different views: %v", counts)
 	}
 }
+
+// NodeConfig is what showconf prints: no interface address; NodeView's
+// configuration has the leader's.
+func TestNodeConfigInterface(t *testing.T) {
+	m := build(t, benchCluster(10, 2))
+	for _, n := range m.NodeNames() {
+		c, _ := m.NodeConfig(n)
+		v, _ := m.NodeView(n)
+		if len(c.Interface.Address) != 0 || c.Interface.ListenPort != 51820 {
+			t.Errorf("%s: NodeConfig interface %+v", n, c.Interface)
+		}
+		if v.Leader != (len(v.WireGuard.Interface.Address) == 1) {
+			t.Errorf("%s: leader %v, NodeView interface %+v", n, v.Leader, v.WireGuard.Interface)
+		}
+	}
+}
