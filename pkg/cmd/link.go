@@ -60,8 +60,10 @@ func newLinkCommandWith(r *Root, dial func(string, string) (source.Clients, erro
 		Long: `Link the cluster of --kubeconfig/--context with the one of --to-kubeconfig/
 --to-context, Kilo's multi-cluster recipe in one step: every location of
 each cluster becomes a Peer of the other (its leader's key and endpoint,
-its pod CIDRs, internal and WireGuard IPs, plus --service-cidr or
---to-service-cidr), as "showconf node LEADER --as-peer" prints it.
+its pod CIDRs, internal and WireGuard IPs), as "showconf node LEADER
+--as-peer" prints it; the first location's Peer also routes the cluster's
+--service-cidr (or --to-service-cidr): one Peer per prefix, as the other
+mesh requires.
 
 The Peers are labelled ` + link.LabelKey + `=NAME: running it again changes only
 what differs, --delete removes exactly what the link created, and a Peer

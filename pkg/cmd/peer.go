@@ -80,14 +80,17 @@ and one [Peer] section per segment of the mesh with endpoints and allowed IPs.
 
 The private key is never sent to the cluster; it exists only in the wg-quick
 file. That file goes to stdout, or to --wg-quick-file with mode 0600.`,
-		Example: fmt.Sprintf(`  # A laptop: the next free address of 10.5.0.0/24, config to a file
-  %[1]s peer add laptop --wg-quick-file laptop.conf
-  # A phone: scan the QR code with the WireGuard app
+		Example: fmt.Sprintf(`  # A tablet: the next free address of 10.5.0.0/24, config to a file
+  %[1]s peer add tablet --wg-quick-file tablet.conf
+  # A phone: scan the QR code with the WireGuard app (it needs a terminal
+  # as wide as the code: 119 columns for the shipped example's 4 locations)
   %[1]s peer add phone --qr
   # Review first: print the Peer, create nothing, config to a file
-  %[1]s peer add laptop --dry-run=client -o yaml --wg-quick-file laptop.conf
+  %[1]s peer add desktop --dry-run=client -o yaml --wg-quick-file desktop.conf
+  # A site gateway that the nodes reach at its endpoint
+  %[1]s peer add office-2 --endpoint 203.0.113.7:51820 --allowed-ips 192.168.7.0/24,10.5.0.7/32 --wg-quick-file gateway.conf
   # Against manifests instead of a cluster (implies --dry-run=client)
-  %[1]s peer add laptop -f testdata/example`, r.Name),
+  %[1]s peer add tablet -f testdata/example`, r.Name),
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := o.Complete(cmd, args); err != nil {
@@ -563,7 +566,7 @@ func newPeerRemoveCommand(r *Root) *cobra.Command {
 		Use:     "remove NAME...",
 		Aliases: []string{"rm", "delete"},
 		Short:   "Delete Peers from the cluster",
-		Example: fmt.Sprintf(`  %[1]s peer remove laptop phone`, r.Name),
+		Example: fmt.Sprintf(`  %[1]s peer remove laptop office`, r.Name),
 		Args:    cobra.MinimumNArgs(1),
 		// Against the cluster: remove has no -f.
 		ValidArgsFunction: r.completePeers(new([]string)),

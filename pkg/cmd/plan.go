@@ -95,8 +95,8 @@ nothing changes, 2 when something does, 1 on error.`,
   EOF
   # Remove a node from a live cluster's mesh, as JSON
   %[1]s plan --delete node/aws-3 -o json
-  # Fail a CI job when a change would alter the mesh
-  %[1]s plan --current manifests/ -f changes/ --detailed-exitcode`, r.Name),
+  # Fail a CI job when a change would alter the mesh (exit 2)
+  %[1]s plan --current testdata/example --delete peer/office --detailed-exitcode`, r.Name),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.set = cmd.Flags().Changed

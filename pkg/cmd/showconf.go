@@ -35,12 +35,12 @@ func newShowconfCommand(r *Root) *cobra.Command {
 		Short: "Show the WireGuard configuration a node or peer gets",
 		Long: `Show the WireGuard configuration a node or a peer gets from the mesh, in the
 format of "wg setconf" (default), JSON or YAML. The private key is never shown.`,
-		Example: fmt.Sprintf(`  # The config node-a applies, from the shipped example
-  %[1]s showconf node node-a -f testdata/example
+		Example: fmt.Sprintf(`  # The config aws-2 applies, from the shipped example
+  %[1]s showconf node aws-2 -f testdata/example
   # The config for a VPN client
   %[1]s showconf peer laptop -f testdata/example
-  # Another cluster's view of this one (multi-cluster services)
-  %[1]s showconf node node-a --as-peer -o yaml --allowed-ips 10.96.0.0/12`, r.Name),
+  # Another cluster's view of aws-1's location (multi-cluster services)
+  %[1]s showconf node aws-1 --as-peer -o yaml --allowed-ips 10.96.0.0/12`, r.Name),
 		ValidArgsFunction: r.completeKindName(&o.Mesh.Files),
 		Args:              cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {

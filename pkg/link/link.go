@@ -1,7 +1,8 @@
 // Package link joins two clusters' meshes, Kilo's multi-cluster recipe in
 // one step: every location of one cluster becomes a Peer of the other
 // (its leader's key and endpoint, the location's pod CIDRs, internal and
-// WireGuard IPs, plus the cluster's service CIDRs), in both directions.
+// WireGuard IPs, plus the cluster's service CIDRs on one of them), in
+// both directions.
 //
 // It computes the Peers from a mesh, diffs them with what an earlier link
 // of the same name created (found by label), and applies only the
@@ -50,9 +51,12 @@ func PeerName(link, segment string) string {
 }
 
 // Peers are the Peers another cluster needs to reach every location of
-// m, through each location's leader, as `showconf node LEADER --as-peer
-// --allowed-ips EXTRA` prints them, sorted by name. (A node without an
-// endpoint is not in the mesh, so every leader has one.)
+// m, through each location's leader, as `showconf node LEADER --as-peer`
+// prints them, sorted by name. The extra prefixes (the service CIDRs)
+// go to the first location's Peer only: any node's kube-proxy serves
+// them, and two Peers routing one prefix are refused by the other
+// mesh. (A node without an endpoint is not in the mesh, so every leader
+// has one.)
 func Peers(link string, m *topology.Mesh, extra []netip.Prefix) []*v1alpha1.Peer {
 	var out []*v1alpha1.Peer
 	for i := range m.Segments {
@@ -62,6 +66,7 @@ func Peers(link string, m *topology.Mesh, extra []netip.Prefix) []*v1alpha1.Peer
 			continue
 		}
 		wp.AllowedIPs = append(slices.Clone(wp.AllowedIPs), extra...)
+		extra = nil
 		p := translate.PeerResource(PeerName(link, s.Name), wp)
 		p.Labels = map[string]string{LabelKey: link}
 		out = append(out, p)

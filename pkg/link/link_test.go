@@ -62,11 +62,24 @@ func TestPeers(t *testing.T) {
 		summary = append(summary, p.Name+" "+p.Labels[LabelKey]+" "+p.Spec.Endpoint.IP+" "+strings.Join(p.Spec.AllowedIPs, ","))
 	}
 	want := []string{
-		"ab-east ab 10.80.1.11 10.2.1.0/24,10.80.1.11/32,10.2.2.0/24,10.80.1.12/32,10.4.0.2/32,10.96.0.0/24",
+		"ab-east ab 10.80.1.11 10.2.1.0/24,10.80.1.11/32,10.2.2.0/24,10.80.1.12/32,10.4.0.2/32",
+		// The first segment (Kilo's order) carries the service CIDR.
 		"ab-west-2 ab 10.80.2.11 10.2.3.0/24,10.80.2.11/32,10.4.0.1/32,10.96.0.0/24",
 	}
 	if diff := cmp.Diff(want, summary); diff != "" {
 		t.Errorf("peers (-want +got):\n%s", diff)
+	}
+}
+
+// The service CIDRs of a cluster of two locations are routed once: the
+// other mesh takes both Peers.
+func TestCheckTakesServiceCIDRs(t *testing.T) {
+	b := source.Objects{Nodes: []*corev1.Node{node("b1", "north", "10.81.1.11/24", "10.3.1.0/24", 5, "10.81.1.11:51820")}}
+	s := topology.DefaultSettings()
+	s.Subnet = netip.MustParsePrefix("10.6.0.0/16")
+	peers := Peers("ab", clusterA(t), []netip.Prefix{netip.MustParsePrefix("10.96.0.0/12")})
+	if err := Check(b, source.Options{Settings: s}, peers); err != nil {
+		t.Errorf("Check: %v", err)
 	}
 }
 
