@@ -47,7 +47,9 @@ type Tracker struct {
 type track struct {
 	rx int64
 	// lastRx is when rx last grew, or when the peer was first seen.
-	lastRx    time.Time
+	lastRx time.Time
+	// grew says rx grew at least once since the peer was first seen.
+	grew      bool
 	candidate State
 	held      int
 	reported  State // "" until a state has held for Hold samples
@@ -83,7 +85,7 @@ func (t *Tracker) ObserveProbed(now time.Time, samples []Sample, probed map[stri
 		}
 		received := old && s.RxBytes > tr.rx
 		if received {
-			tr.lastRx = now
+			tr.lastRx, tr.grew = now, true
 		}
 		var st State
 		if probed[s.PublicKey] && timeout > 0 {
@@ -113,13 +115,14 @@ func (t *Tracker) ObserveProbed(now time.Time, samples []Sample, probed map[stri
 }
 
 // LastReceived is when the peer's received bytes last grew, or when it
-// was first seen if they never did; false for a peer not tracked.
-func (t *Tracker) LastReceived(key string) (time.Time, bool) {
+// was first seen if they never did (grew false); ok is false for a peer
+// not tracked.
+func (t *Tracker) LastReceived(key string) (at time.Time, grew, ok bool) {
 	tr, ok := t.peers[key]
 	if !ok {
-		return time.Time{}, false
+		return time.Time{}, false, false
 	}
-	return tr.lastRx, true
+	return tr.lastRx, tr.grew, true
 }
 
 // classifyProbed is one sample's state of a probed peer, before

@@ -167,7 +167,7 @@ func TestTrackerObserveProbed(t *testing.T) {
 func TestTrackerLastReceived(t *testing.T) {
 	t0 := time.Unix(1_700_000_000, 0)
 	var tr Tracker
-	if _, ok := tr.LastReceived("k"); ok {
+	if _, _, ok := tr.LastReceived("k"); ok {
 		t.Fatal("an unknown peer has a last receive time")
 	}
 	obs := func(at time.Duration, rx int64) {
@@ -175,12 +175,12 @@ func TestTrackerLastReceived(t *testing.T) {
 	}
 	obs(0, 5) // first sight: counts as received
 	obs(3*time.Second, 5)
-	if got, _ := tr.LastReceived("k"); !got.Equal(t0) {
-		t.Errorf("after no growth: %v, want %v", got, t0)
+	if got, grew, _ := tr.LastReceived("k"); !got.Equal(t0) || grew {
+		t.Errorf("after no growth: %v, %v, want %v, false", got, grew, t0)
 	}
 	obs(5*time.Second, 6)
 	obs(9*time.Second, 6)
-	if got, _ := tr.LastReceived("k"); !got.Equal(t0.Add(5 * time.Second)) {
-		t.Errorf("after growth at 5 s: %v, want t0+5s", got)
+	if got, grew, _ := tr.LastReceived("k"); !got.Equal(t0.Add(5*time.Second)) || !grew {
+		t.Errorf("after growth at 5 s: %v, %v, want t0+5s, true", got, grew)
 	}
 }
