@@ -221,6 +221,13 @@ func TestChartMatchesOverlays(t *testing.T) {
 			want := kustomize(t, o.dir)
 			got := render(t, release, namespace, ciValues(t, o.name))
 			decodeStrict(t, "chart", got)
+			for k, imgs := range images(got) {
+				for _, img := range imgs {
+					if why := pinned(img); why != "" {
+						t.Errorf("chart's %s: image %q: %s", k, img, why)
+					}
+				}
+			}
 			for _, g := range got {
 				if g.GetKind() == "CustomResourceDefinition" {
 					continue // crds/ is not templated
