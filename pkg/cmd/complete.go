@@ -111,6 +111,11 @@ func registerMeshCompletions(cmd *cobra.Command) {
 	_ = cmd.RegisterFlagCompletionFunc("mesh-granularity", fixed(granularities()...))
 }
 
+// registerDryRunCompletion completes kubectl's --dry-run modes.
+func registerDryRunCompletion(cmd *cobra.Command) {
+	_ = cmd.RegisterFlagCompletionFunc("dry-run", fixed(dryRunNone, dryRunClient, dryRunServer))
+}
+
 // registerOutputCompletion completes -o with the printer's formats.
 func (p *objectPrinter) registerCompletion(cmd *cobra.Command) {
 	var values []string

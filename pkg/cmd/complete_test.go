@@ -53,8 +53,14 @@ func complete(t *testing.T, args ...string) []string {
 	if err := cmd.Execute(); err != nil {
 		t.Fatalf("__complete %v: %v\n%s", args, err, errOut.String())
 	}
+	return candidates(out.String())
+}
+
+// candidates are __complete's output lines, the directive line and the
+// descriptions dropped.
+func candidates(out string) []string {
 	var got []string
-	for _, l := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
 		if l != "" && !strings.HasPrefix(l, ":") {
 			name, _, _ := strings.Cut(l, "\t") // drop descriptions
 			got = append(got, name)
@@ -94,5 +100,77 @@ func TestCompletion(t *testing.T) {
 				t.Errorf("kgctl __complete %s (-want +got):\n%s", strings.Join(tt.args, " "), d)
 			}
 		})
+	}
+}
+
+// Completion of names from the shipped example (-f testdata/example), and
+// of every flag with fixed values.
+func TestCompletionExample(t *testing.T) {
+	ex := "../../testdata/example"
+	nodes := []string{"aws-1", "aws-2", "aws-3", "gcp-1", "gcp-2", "lab-1", "lab-2", "metal-1"}
+	tests := map[string]struct {
+		args []string
+		want []string
+	}{
+		"node names":             {[]string{"showconf", "node", "-f", ex, ""}, nodes},
+		"node names by prefix":   {[]string{"showconf", "node", "-f", ex, "gcp"}, []string{"gcp-1", "gcp-2"}},
+		"peer names":             {[]string{"showconf", "peer", "-f", ex, ""}, []string{"laptop", "office"}},
+		"no third argument":      {[]string{"showconf", "node", "aws-1", "-f", ex, ""}, nil},
+		"delete node from files": {[]string{"plan", "--current", ex, "--delete", "node/l"}, []string{"node/lab-1", "node/lab-2"}},
+		"delete peer from files": {[]string{"plan", "--current", ex, "--delete", "peer/"}, []string{"peer/laptop", "peer/office"}},
+		"delete kinds":           {[]string{"plan", "--delete", "p"}, []string{"peer/"}},
+		"granularity of plan":    {[]string{"plan", "--current-mesh-granularity", ""}, []string{"location", "full", "cross", "auto"}},
+		"granularity of peer":    {[]string{"peer", "add", "x", "--mesh-granularity", "c"}, []string{"cross"}},
+		"granularity of status":  {[]string{"status", "--mesh-granularity", "f"}, []string{"full"}},
+		"plan output":            {[]string{"plan", "-o", ""}, []string{"text", "json"}},
+		"peer add output":        {[]string{"peer", "add", "x", "-o", "y"}, []string{"yaml"}},
+		"version output":         {[]string{"version", "-o", "n"}, nil}, // -o name is for objects
+		"dry run":                {[]string{"peer", "add", "x", "--dry-run", ""}, []string{"none", "client", "server"}},
+		"remove dry run":         {[]string{"peer", "remove", "--dry-run", "s"}, []string{"server"}},
+		"link dry run":           {[]string{"link", "--dry-run", "c"}, []string{"client"}},
+		"link direction":         {[]string{"link", "--only", ""}, []string{"to", "from"}},
+		"graph layout":           {[]string{"graph", "--layout", "c"}, []string{"circo"}},
+		"plan colour":            {[]string{"plan", "--color", "a"}, []string{"auto", "always"}},
+		"agent encapsulation":    {[]string{"agent", "--encapsulate", "c"}, []string{"crosssubnet"}},
+		"agent wireguard":        {[]string{"agent", "--wireguard", "k"}, []string{"kernel"}},
+	}
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
+			if d := cmp.Diff(tt.want, complete(t, tt.args...)); d != "" {
+				t.Errorf("kgctl __complete %s (-want +got):\n%s", strings.Join(tt.args, " "), d)
+			}
+		})
+	}
+}
+
+// Without -f, names come from the cluster; peer remove offers each Peer
+// once, and none when the cluster cannot be read.
+func TestCompletionCluster(t *testing.T) {
+	f := newFakeCluster(t)
+	tests := map[string]struct {
+		args []string
+		want []string
+	}{
+		"node names":              {[]string{"showconf", "node", "lab"}, []string{"lab-1", "lab-2"}},
+		"peer names":              {[]string{"showconf", "peer", ""}, []string{"laptop", "office"}},
+		"remove":                  {[]string{"peer", "remove", ""}, []string{"laptop", "office"}},
+		"remove, one given":       {[]string{"peer", "remove", "laptop", ""}, []string{"office"}},
+		"delete from the cluster": {[]string{"plan", "--delete", "node/m"}, []string{"node/metal-1"}},
+	}
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
+			out, errOut, err := f.run(t, append([]string{"__complete"}, tt.args...)...)
+			if err != nil {
+				t.Fatalf("%v\n%s", err, errOut)
+			}
+			if d := cmp.Diff(tt.want, candidates(out)); d != "" {
+				t.Errorf("kgctl __complete %s (-want +got):\n%s", strings.Join(tt.args, " "), d)
+			}
+		})
+	}
+	var none *fakeCluster
+	out, _, err := none.run(t, "__complete", "peer", "remove", "")
+	if err != nil || candidates(out) != nil || !strings.HasPrefix(strings.TrimSpace(out), ":") {
+		t.Errorf("without a cluster: %v %q", err, out)
 	}
 }

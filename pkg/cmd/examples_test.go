@@ -295,7 +295,7 @@ func runExample(a *fakeCluster, b source.Clients, ex example) (stdout, stderr st
 	root.AddCommand(newLinkCommandWith(r, dial))
 	root.SetArgs(ex.args)
 	// status --watch polls until it is stopped.
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	err = root.ExecuteContext(ctx)
 	return out.String(), errOut.String(), err

@@ -97,6 +97,8 @@ cluster's mesh before anything is written.`,
 	f.StringVar(&o.TopologyLabel, "topology-label", translate.DefaultTopologyLabel, "node label holding the location (both clusters)")
 	f.StringVar(&o.Only, "only", "", `one direction: "to" changes only the other cluster's Peers, "from" only this one's`)
 	f.StringVar(&o.DryRun, "dry-run", dryRunNone, `"none" applies; "client" only prints; "server" asks the API servers to validate every change`)
+	registerDryRunCompletion(cmd)
+	_ = cmd.RegisterFlagCompletionFunc("only", fixed(onlyTo, onlyFrom))
 	f.BoolVar(&o.Delete, "delete", false, "remove the Peers this link created, in both clusters")
 	o.Printer.AddFlags(cmd, "one line per Peer and what happened to it")
 	return cmd

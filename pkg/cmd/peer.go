@@ -111,6 +111,7 @@ file. That file goes to stdout, or to --wg-quick-file with mode 0600.`,
 	f.StringSliceVar(&o.DNS, "dns", nil, "DNS servers for the wg-quick file (e.g. the cluster DNS service IP)")
 	f.IntVar(&o.MTU, "mtu", 0, "MTU for the wg-quick file (0: let wg-quick decide)")
 	f.StringVar(&o.DryRun, "dry-run", dryRunNone, `"none" creates the Peer; "client" only prints; "server" asks the API server to validate without persisting`)
+	registerDryRunCompletion(cmd)
 	o.Printer.AddFlags(cmd, "no object, the wg-quick file on stdout; any other format needs --wg-quick-file")
 	f.StringVar(&o.WGQuickFile, "wg-quick-file", "-", "where the client's wg-quick file goes, written with mode 0600 (- for stdout)")
 	f.BoolVar(&o.Force, "force", false, "overwrite an existing --wg-quick-file")
@@ -580,6 +581,7 @@ func newPeerRemoveCommand(r *Root) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&o.DryRun, "dry-run", dryRunNone, `"none" deletes; "client" only says what would go; "server" asks the API server to validate the deletion`)
+	registerDryRunCompletion(cmd)
 	cmd.Flags().BoolVar(&o.IgnoreNotFound, "ignore-not-found", false, "a Peer that does not exist is not an error")
 	return cmd
 }
