@@ -40,7 +40,9 @@ type prefixCache struct {
 	// identities.
 	multi map[uint64][]multiDiff
 	// buckets and bucketList are routes' scratch, kept between calls.
-	buckets    map[via]int
+	buckets    map[viaKey]int
+	devices    []topology.Device
+	tables     []topology.Table
 	bucketList []bucket
 	// added, removed, keys and tmp are scratch for sorting routes.
 	added, removed []topology.Route
@@ -121,6 +123,22 @@ func (c *prefixCache) diff(before, after []netip.Prefix) PrefixDiff {
 	}
 	d := c.pairDiff(before, after)
 	return PrefixDiff{Added: slices.Clone(d.Added), Removed: slices.Clone(d.Removed)}
+}
+
+// unique is the list sorted, without duplicates, shared: the list itself
+// when it is (a segment's list usually is), else memoized.
+func (c *prefixCache) unique(s []netip.Prefix) []netip.Prefix {
+	ok := true
+	for i := 1; i < len(s); i++ {
+		if comparePrefix(s[i-1], s[i]) >= 0 {
+			ok = false
+			break
+		}
+	}
+	if ok {
+		return s
+	}
+	return c.pairDiff(nil, s).Added
 }
 
 // pairDiff is prefixDiff memoized by the lists' identity: in a one-node

@@ -20,6 +20,28 @@ func viaOf(s topology.RouteSet) via {
 	return via{gw: s.Gw, device: s.Device, onlink: s.OnLink, table: s.Table}
 }
 
+// viaKey is a via with its device and table interned, which hashes
+// faster than their strings.
+type viaKey struct {
+	gw            netip.Addr
+	device, table int16
+	onlink        bool
+}
+
+func (c *prefixCache) keyOf(v via) viaKey {
+	d := slices.Index(c.devices, v.device)
+	if d < 0 {
+		d = len(c.devices)
+		c.devices = append(c.devices, v.device)
+	}
+	t := slices.Index(c.tables, v.table)
+	if t < 0 {
+		t = len(c.tables)
+		c.tables = append(c.tables, v.table)
+	}
+	return viaKey{gw: v.gw, device: int16(d), table: int16(t), onlink: v.onlink}
+}
+
 // bucket holds the destination lists leaving one way, before and after.
 type bucket struct {
 	v             via
@@ -50,7 +72,7 @@ func (c *prefixCache) routes(before, after []topology.RouteSet) RouteDiff {
 		}
 	}
 	if c.buckets == nil {
-		c.buckets = make(map[via]int)
+		c.buckets = make(map[viaKey]int)
 	}
 	clear(c.buckets)
 	c.bucketList = c.bucketList[:0]
@@ -58,10 +80,11 @@ func (c *prefixCache) routes(before, after []topology.RouteSet) RouteDiff {
 		if dirty != nil && !slices.Contains(dirty, v) {
 			return nil
 		}
-		i, ok := c.buckets[v]
+		k := c.keyOf(v)
+		i, ok := c.buckets[k]
 		if !ok {
 			i = len(c.bucketList)
-			c.buckets[v] = i
+			c.buckets[k] = i
 			if i < cap(c.bucketList) {
 				c.bucketList = c.bucketList[:i+1]
 				b := &c.bucketList[i]
@@ -95,16 +118,32 @@ func (c *prefixCache) routes(before, after []topology.RouteSet) RouteDiff {
 		}
 	}
 	c.added, c.removed = added, removed
-	// Sorted in the scratch lists, then copied out at their size.
-	return RouteDiff{Added: c.sorted(added), Removed: c.sorted(removed)}
+	// Sorted in the scratch lists, then copied out at their size; what
+	// one way out contributes is sorted already.
+	return RouteDiff{Added: c.sorted(added, c.one(true)), Removed: c.sorted(removed, c.one(false))}
+}
+
+// one reports whether at most one bucket contributes to the added (or
+// removed) routes of the last routes call.
+func (c *prefixCache) one(added bool) bool {
+	n := 0
+	for i := range c.bucketList {
+		b := &c.bucketList[i]
+		if (added && len(b.after) > 0) || (!added && len(b.before) > 0) {
+			n++
+		}
+	}
+	return n <= 1
 }
 
 // sorted sorts routes in place and returns a copy the caller keeps.
-func (c *prefixCache) sorted(rs []topology.Route) []topology.Route {
+func (c *prefixCache) sorted(rs []topology.Route, isSorted bool) []topology.Route {
 	if len(rs) == 0 {
 		return nil
 	}
-	c.keys, c.tmp = sortRoutesWith(rs, c.keys, c.tmp)
+	if !isSorted {
+		c.keys, c.tmp = sortRoutesWith(rs, c.keys, c.tmp)
+	}
 	out := slices.Clone(rs)
 	clear(rs)
 	return out
@@ -114,6 +153,14 @@ func (c *prefixCache) sorted(rs []topology.Route) []topology.Route {
 // side. Lists equal on both sides are matched and left out; of the rest,
 // a prefix counts as added or removed only if no matched list holds it.
 func (c *prefixCache) bucketDiff(b *bucket) (added, removed []netip.Prefix) {
+	// A way out one side alone has (a full mesh's segments, a
+	// follower's leader): its list, sorted, without duplicates.
+	switch {
+	case len(b.before) == 0 && len(b.after) == 1:
+		return c.unique(b.after[0]), nil
+	case len(b.after) == 0 && len(b.before) == 1:
+		return nil, c.unique(b.before[0])
+	}
 	matched, restB, restA := c.match(b)
 	var d PrefixDiff
 	if len(matched) == 0 && len(restB) == 0 && len(restA) == 1 {
