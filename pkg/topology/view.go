@@ -188,6 +188,18 @@ func (v View) Config() wireguard.Config {
 	return c
 }
 
+// WireGuard is the view's WireGuard configuration as NodeView has it
+// (the interface address too), in a peer list of its own whose peers'
+// allowed IPs are the mesh's, shared and read-only: what a reader of
+// every view (a hash per node) needs without copying every list.
+func (v View) WireGuard() wireguard.Config {
+	c := wireguard.Config{Interface: v.Interface(), Peers: make([]wireguard.Peer, 0, v.PeerCount())}
+	for p := range v.Peers() {
+		c.Peers = append(c.Peers, p)
+	}
+	return c
+}
+
 // Materialize copies the view into a NodeView the caller owns: changing
 // it changes no other view and not the mesh.
 func (v View) Materialize() NodeView {

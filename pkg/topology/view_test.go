@@ -1,6 +1,7 @@
 package topology
 
 import (
+	"bytes"
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
@@ -75,6 +76,12 @@ func TestViewMatchesMaterialized(t *testing.T) {
 					t.Fatalf("%s/%s: entry %d is %s, want %s", name, n, i, p.Name, nv.WireGuard.Peers[j].Name)
 				}
 				j++
+			}
+			var gotQ, wantQ bytes.Buffer
+			_ = wireguard.WriteQuick(&gotQ, v.WireGuard())
+			_ = wireguard.WriteQuick(&wantQ, nv.WireGuard)
+			if gotQ.String() != wantQ.String() {
+				t.Fatalf("%s/%s: WireGuard\n%s\nNodeView's\n%s", name, n, gotQ.String(), wantQ.String())
 			}
 			var sets []RouteSet
 			for s := range v.RouteSets() {

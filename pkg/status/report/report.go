@@ -51,8 +51,10 @@ func Build(m *topology.Mesh, status map[string]string) Report {
 		s := &m.Segments[i]
 		for j, n := range s.Nodes {
 			row := Node{Name: n.Name, Location: s.Location, Leader: j == s.Leader, Down: []string{}, Never: []string{}}
-			if v, ok := m.NodeView(n.Name); ok {
-				row.Computed = health.Hash(v.WireGuard)
+			if v, ok := m.View(n.Name); ok {
+				// The shared view: NodeView would copy every node's
+				// peers' allowed IPs.
+				row.Computed = health.Hash(v.WireGuard())
 			}
 			if v, ok := status[n.Name]; ok {
 				if st, err := health.Decode(v); err != nil {
