@@ -93,6 +93,10 @@ func verb(q netip.Prefix, hit Claim, covers bool) string {
 // An internal IP that collides is only left unrouted: the node still
 // works, others just do not reach that address through the mesh.
 func (m *Mesh) claimNodes(ready []*Node, peers []Peer) []*Node {
+	if quickClaims(m.Settings, ready, peers) {
+		m.quick = &quick{}
+		return ready
+	}
 	o := newClaims(ready, peers)
 	m.own = o
 	settingsClaims(o, m.Settings)
@@ -162,6 +166,10 @@ func commitNode(o *ownership, n *Node, routeInternal bool) {
 // reclaimNodes rebuilds the ownership from the nodes still in the mesh,
 // after allocate dropped segments: what they held is free again.
 func (m *Mesh) reclaimNodes(peers []Peer) {
+	if m.quick != nil {
+		// Built from the segments kept, when asked for.
+		return
+	}
 	var nodes []*Node
 	for si := range m.Segments {
 		for i := range m.Segments[si].Nodes {
@@ -243,18 +251,20 @@ func (m *Mesh) claimLocations() {
 // each location's allowed location IPs and each peer's allowed IPs. A
 // new input overlapping one of them would be refused or trimmed.
 func (m *Mesh) Claims() []Claim {
-	if m.own == nil {
+	o := m.ownership()
+	if o == nil {
 		return nil
 	}
-	return m.own.sorted()
+	return o.sorted()
 }
 
 // Owner returns a claim of the mesh overlapping p, if any: the prefix a
 // new peer's allowed IP p would collide with.
 func (m *Mesh) Owner(p netip.Prefix) (Claim, bool) {
-	if m.own == nil {
+	o := m.ownership()
+	if o == nil {
 		return Claim{}, false
 	}
-	c, _, ok := m.own.conflict(anyKind, p, Owner{}, nil)
+	c, _, ok := o.conflict(anyKind, p, Owner{}, nil)
 	return c, ok
 }

@@ -29,8 +29,10 @@ type Mesh struct {
 	targets    routeTargets
 	// peerLabels name the Peers in rendered configs ("peer NAME").
 	peerLabels []string
-	// own decides who holds each key and prefix (claims.go).
-	own *ownership
+	// own decides who holds each key and prefix (claims.go); on the
+	// fast path (quick.go) it is nil and quick builds it when asked.
+	own   *ownership
+	quick *quick
 	// unrouted names nodes whose internal IP collided: not routed.
 	unrouted map[string]bool
 }

@@ -55,6 +55,9 @@ func (m *Mesh) acceptPeers(in []Peer) {
 // claimPeer checks one peer against everything claimed before it and,
 // if it joins, records its key and the allowed IPs it keeps.
 func (m *Mesh) claimPeer(p Peer) ([]netip.Prefix, bool) {
+	if m.quick != nil {
+		return quickPeer(p), true
+	}
 	o := m.own
 	self := Owner{Kind: "Peer", Name: p.Name, Field: fieldPeerIPs}
 	if p.PublicKey == (wireguard.Key{}) {
