@@ -1,7 +1,10 @@
-// Package peer prepares a new VPN peer for the mesh: an address nobody
-// else routes, the Peer resource the cluster gets (public key only), and
-// the wg-quick file the new client gets (private key included). It does
-// no I/O: the command decides where each part goes.
+// Package peer prepares a new VPN peer for the mesh (Add): an address
+// nobody else routes, the Peer resource the cluster gets (public key
+// only), and the wg-quick configuration the new client gets (private key
+// included), and draws that configuration as a terminal QR code (NewQR).
+// It reads no cluster, file or flag and generates no key: the command
+// passes the engine's input and the key in, and decides where each part
+// goes.
 package peer
 
 import (
