@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"fmt"
 	"net/netip"
-	"slices"
 	"strings"
 
 	"github.com/kgctl/kgctl/pkg/wireguard"
@@ -92,63 +91,6 @@ func (m *Mesh) stale(n *Node) bool {
 	return n.LastSeen.IsZero() || s.Now.Sub(n.LastSeen) > s.StaleAfter
 }
 
-// segmentID places a node the way Kilo does: by location, or alone when
-// the granularity asks for it or when it has no internal IP to reach its
-// location's leader with.
-func (m *Mesh) segmentID(n *Node) (id, location string) {
-	location = locationPrefix + n.Location
-	if !n.InternalIP.IsValid() {
-		location = nodePrefix + n.Name
-	}
-	if m.Settings.Granularity == LocationGranularity {
-		return location, location
-	}
-	return nodePrefix + n.Name, location
-}
-
-func (m *Mesh) segment(nodes []*Node) {
-	groups := make(map[string][]*Node)
-	locations := make(map[string]string)
-	for _, n := range nodes {
-		id, loc := m.segmentID(n)
-		groups[id] = append(groups[id], n)
-		locations[id] = loc
-	}
-	ids := make([]string, 0, len(groups))
-	for id := range groups {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
-	m.Segments = make([]Segment, len(ids))
-	for si, id := range ids {
-		members := groups[id]
-		slices.SortFunc(members, func(a, b *Node) int { return strings.Compare(a.Name, b.Name) })
-		seg := &m.Segments[si]
-		seg.id = id
-		seg.Name = displayName(id)
-		seg.Location = displayName(locations[id])
-		seg.Nodes = make([]Node, len(members))
-		for i, n := range members {
-			seg.Nodes[i] = *n
-			m.nodes[n.Name] = nodeRef{segment: si, index: i}
-		}
-		seg.Leader = m.electLeader(seg)
-		for _, n := range seg.Nodes {
-			seg.AllowedIPs = append(seg.AllowedIPs, n.PodCIDRs...)
-			if n.InternalIP.IsValid() && !m.unrouted[n.Name] {
-				seg.AllowedIPs = append(seg.AllowedIPs, hostPrefix(n.InternalIP.Addr()))
-			}
-		}
-	}
-}
-
-func displayName(id string) string {
-	if s, ok := strings.CutPrefix(id, locationPrefix); ok {
-		return s
-	}
-	return strings.TrimPrefix(id, nodePrefix)
-}
-
 // electLeader picks, in name order, the first node that asks to lead and
 // has a public endpoint, else the first that asks, else the first with a
 // public endpoint, else the first: stable as long as membership is.
@@ -220,6 +162,9 @@ func (m *Mesh) allocate() (dropped bool) {
 		kept = append(kept, seg)
 	}
 	m.Segments = kept
+	if !dropped {
+		return false
+	}
 	for si := range m.Segments {
 		for i, n := range m.Segments[si].Nodes {
 			m.nodes[n.Name] = nodeRef{segment: si, index: i}

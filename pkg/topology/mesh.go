@@ -2,6 +2,7 @@ package topology
 
 import (
 	"net/netip"
+	"sync"
 
 	"github.com/kgctl/kgctl/pkg/wireguard"
 )
@@ -27,6 +28,8 @@ type Mesh struct {
 	// order, first one wins (as Kilo does).
 	discovered map[wireguard.Key]netip.AddrPort
 	targets    routeTargets
+	// targetsOnce computes targets for the first view asking for routes.
+	targetsOnce sync.Once
 	// peerLabels name the Peers in rendered configs ("peer NAME").
 	peerLabels []string
 	// own decides who holds each key and prefix (claims.go); on the
@@ -62,7 +65,6 @@ type Segment struct {
 	// (the allowed-location-ips annotation), after dropping overlaps.
 	AllowedLocationIPs []netip.Prefix
 
-	id string
 	// peerAllowedIPs is AllowedIPs followed by AllowedLocationIPs, shared
 	// by every view that lists this segment as a WireGuard peer.
 	peerAllowedIPs []netip.Prefix

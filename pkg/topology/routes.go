@@ -119,8 +119,26 @@ type segmentTargets struct {
 	hosts []netip.Prefix
 }
 
-// prepareRoutes computes the shared destination lists.
+// prepareRoutes names the segments and peers for rendered configs; the
+// destination lists routes share are computed on the first view that
+// asks for routes (a WireGuard configuration alone needs none of them).
 func (m *Mesh) prepareRoutes() {
+	for i := range m.Segments {
+		s := &m.Segments[i]
+		s.label = segmentLabel(s)
+	}
+	m.peerLabels = make([]string, len(m.Peers))
+	for i, p := range m.Peers {
+		m.peerLabels[i] = "peer " + p.Name
+	}
+}
+
+// routeTargets computes the shared destination lists, once.
+func (m *Mesh) routeTargets() {
+	m.targetsOnce.Do(m.prepareTargets)
+}
+
+func (m *Mesh) prepareTargets() {
 	for i := range m.Segments {
 		s := &m.Segments[i]
 		m.targets.wireGuardIPs.add(hostPrefix(s.WireGuardIP))
@@ -146,12 +164,9 @@ func (m *Mesh) prepareRoutes() {
 			}
 		}
 		s.targets = t
-		s.label = segmentLabel(s)
 	}
-	m.peerLabels = make([]string, len(m.Peers))
-	for i, p := range m.Peers {
+	for _, p := range m.Peers {
 		m.targets.peers.add(p.AllowedIPs...)
-		m.peerLabels[i] = "peer " + p.Name
 	}
 }
 
@@ -172,6 +187,7 @@ type routeBuilder struct {
 // it over WireGuard; both route to the other members of their location
 // directly when Local is set.
 func (b *routeBuilder) build(seg int, leader bool) {
+	b.m.routeTargets()
 	own := &b.m.Segments[seg]
 	if !leader {
 		b.follower(own)
