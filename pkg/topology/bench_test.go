@@ -156,3 +156,24 @@ func BenchmarkOneView(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkOneConfig is `showconf node` itself: one Build and one node's
+// WireGuard configuration (copied), what Kilo's NewTopology and Conf
+// compute (hack/bench/kilo-engine.sh).
+func BenchmarkOneConfig(b *testing.B) {
+	for _, tc := range engineCases {
+		c := engineCluster(tc.gran, tc.nodes)
+		b.Run(fmt.Sprintf("%s/nodes=%d", tc.gran, tc.nodes), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				m, err := Build(c)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if c, ok := m.NodeConfig("node-00042"); !ok || len(c.Peers) == 0 {
+					b.Fatal("missing")
+				}
+			}
+		})
+	}
+}

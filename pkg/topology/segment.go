@@ -1,7 +1,6 @@
 package topology
 
 import (
-	"cmp"
 	"net/netip"
 	"slices"
 	"strings"
@@ -44,44 +43,65 @@ func (m *Mesh) segmentOf(n *Node) (segKey, string) {
 // one array, and every segment's allowed IPs into another (each with
 // room for the WireGuard IP allocate adds).
 func (m *Mesh) segment(nodes []*Node) {
-	type member struct {
-		key segKey
-		loc string
-		n   *Node
+	// Group by segment (a map of the few locations, or every node its
+	// own), then order the groups and each group's members by name;
+	// indices are sorted, not nodes, and lists already in order (an API
+	// server lists by name) are left as they are.
+	byName := func(a, b int32) int { return strings.Compare(nodes[a].Name, nodes[b].Name) }
+	type group struct {
+		key     segKey
+		loc     string
+		members []int32
 	}
-	ms := make([]member, len(nodes))
+	var groups []group
 	prefixes := 0
-	for i, n := range nodes {
-		k, loc := m.segmentOf(n)
-		ms[i] = member{k, loc, n}
-		prefixes += len(n.PodCIDRs) + 2
-	}
-	slices.SortFunc(ms, func(a, b member) int {
-		return cmp.Or(compareSegKey(a.key, b.key), strings.Compare(a.n.Name, b.n.Name))
-	})
-	count := 0
-	for i := range ms {
-		if i == 0 || ms[i].key != ms[i-1].key {
-			count++
+	if m.Settings.Granularity == LocationGranularity {
+		index := make(map[segKey]int)
+		for i, n := range nodes {
+			k, loc := m.segmentOf(n)
+			g, ok := index[k]
+			if !ok {
+				g = len(groups)
+				index[k] = g
+				groups = append(groups, group{key: k, loc: loc})
+			}
+			groups[g].members = append(groups[g].members, int32(i))
+			prefixes += len(n.PodCIDRs) + 2
+		}
+		slices.SortFunc(groups, func(a, b group) int { return compareSegKey(a.key, b.key) })
+		for _, g := range groups {
+			if !slices.IsSortedFunc(g.members, byName) {
+				slices.SortFunc(g.members, byName)
+			}
+		}
+	} else {
+		order := make([]int32, len(nodes))
+		for i, n := range nodes {
+			order[i] = int32(i)
+			prefixes += len(n.PodCIDRs) + 2
+		}
+		if !slices.IsSortedFunc(order, byName) {
+			slices.SortFunc(order, byName)
+		}
+		groups = make([]group, len(order))
+		for j, i := range order {
+			k, loc := m.segmentOf(nodes[i])
+			groups[j] = group{key: k, loc: loc, members: order[j : j+1 : j+1]}
 		}
 	}
-	all := make([]Node, len(ms))
+	all := make([]Node, len(nodes))
 	ips := make([]netip.Prefix, 0, prefixes)
-	m.Segments = make([]Segment, count)
-	si := -1
-	for i := 0; i < len(ms); {
-		j := i + 1
-		for j < len(ms) && ms[j].key == ms[i].key {
-			j++
-		}
-		si++
+	m.Segments = make([]Segment, len(groups))
+	off := 0
+	for si, g := range groups {
 		seg := &m.Segments[si]
-		seg.Name = ms[i].key.name
-		seg.Location = ms[i].loc
-		seg.Nodes = all[i:j:j]
-		for k := i; k < j; k++ {
-			all[k] = *ms[k].n
-			m.nodes[all[k].Name] = nodeRef{segment: si, index: k - i}
+		seg.Name = g.key.name
+		seg.Location = g.loc
+		seg.Nodes = all[off : off+len(g.members) : off+len(g.members)]
+		off += len(g.members)
+		for k, i := range g.members {
+			seg.Nodes[k] = *nodes[i]
+			m.nodes[seg.Nodes[k].Name] = nodeRef{segment: si, index: k}
 		}
 		seg.Leader = m.electLeader(seg)
 		start := len(ips)
@@ -94,6 +114,5 @@ func (m *Mesh) segment(nodes []*Node) {
 		// Room for the WireGuard IP; nothing else appends in place.
 		ips = append(ips, netip.Prefix{})
 		seg.AllowedIPs = ips[start : len(ips)-1 : len(ips)]
-		i = j
 	}
 }
