@@ -2,20 +2,29 @@
 # Data-plane throughput, in one run on one pair of network namespaces:
 #   1. the bare veth path between the two nodes (through the router),
 #   2. pod to pod through the kgctl agents' embedded userspace WireGuard,
-#   3. standalone wireguard-go (Debian's package) on the same pair,
-# then the ratio 2/3, and a DF probe at the MTU the agent picked
-# (ping -M do -s MTU-28 must pass, MTU-27 must not).
+#   3. standalone wireguard-go built from the module version the agent
+#      embeds (go.mod's golang.zx2c4.com/wireguard, same dependencies),
+#      cached in ~/.cache/kgctl, on the same pair,
+#   4. for reference, the machine's wireguard-go when there is one
+#      (Debian's is 0.0.20220316, before the TUN and UDP offloads),
+# then the ratio 2/3, the offloads the TUN devices got (ethtool -k), and
+# DF probes across the agents' tunnel at the MTU the agent picked, IPv4
+# and IPv6 (pods are dual-stack here; the underlay stays IPv4):
+# ping -M do -s MTU-28 (IPv6: MTU-48) must pass, one byte more must not.
 #
 #   flock /tmp/kgctl-e2e.lock hack/bench/throughput.sh [SECONDS]
 #
-# Root, network namespaces, iperf3, wireguard-go, wg; not part of CI.
+# Root, network namespaces, iperf3, wg; ethtool optional; not part of CI.
+# wireguard-go offers its offloads (TUN GSO/GRO through virtio-net
+# headers, UDP GSO/GRO) by itself wherever the kernel has them: there is
+# no flag to turn on, only the report that they are on.
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
 # shellcheck source=../e2e/lib.sh
 . "$REPO/hack/e2e/lib.sh"
 T=${1:-10}
 [ "$(id -u)" = 0 ] || { echo "throughput: needs root"; exit 1; }
-for c in iperf3 wireguard-go wg etcd kubectl; do command -v "$c" >/dev/null || die "missing $c"; done
+for c in iperf3 wg etcd kubectl; do command -v "$c" >/dev/null || die "missing $c"; done
 KAS=$("$REPO/hack/build-kube-apiserver.sh")
 export KAS
 W=$(mktemp -d /tmp/kgctl-tput.XXXXXX)
@@ -26,6 +35,13 @@ trap 'status=$?; e2e_down "$W" 2>/dev/null || true; exit $status' EXIT
 e2e_down
 kc() { kubectl --kubeconfig "$K" "$@"; }
 (cd "$REPO" && CGO_ENABLED=0 go build -o "$KGCTL" ./cmd/kgctl)
+WGV=$(cd "$REPO" && go list -m -f '{{.Version}}' golang.zx2c4.com/wireguard)
+WGGO=${XDG_CACHE_HOME:-$HOME/.cache}/kgctl/wireguard-go-$WGV
+if [ ! -x "$WGGO" ]; then
+  log "building wireguard-go $WGV (the agent's version) into $WGGO"
+  mkdir -p "$(dirname "$WGGO")"
+  (cd "$REPO" && CGO_ENABLED=0 go build -o "$WGGO.tmp" golang.zx2c4.com/wireguard) && mv "$WGGO.tmp" "$WGGO"
+fi
 
 router_up
 for i in 0 1 2; do subnet_up "$i"; done
@@ -33,8 +49,11 @@ mkns api && attach api 0 2
 host_link
 mkns t1 && attach t1 1 11
 mkns t2 && attach t2 2 11
-ip -n "$(ns t1)" addr add 10.2.1.1/32 dev lo
-ip -n "$(ns t2)" addr add 10.2.2.1/32 dev lo
+for n in t1 t2; do
+  nsexec "$n" sysctl -qw net.ipv6.conf.all.disable_ipv6=0 net.ipv6.conf.all.forwarding=1
+  ip -n "$(ns "$n")" addr add "10.2.${n#t}.1/32" dev lo
+  ip -n "$(ns "$n")" addr add "fd00:2:${n#t}::1/128" dev lo
+done
 apiserver_up "$W"
 kc apply -f "$REPO/manifests/base/crds.yaml" >/dev/null
 for n in t1 t2; do
@@ -42,9 +61,12 @@ for n in t1 t2; do
 apiVersion: v1
 kind: Node
 metadata: {name: $n, labels: {topology.kubernetes.io/region: $n}}
-spec: {podCIDR: 10.2.${n#t}.0/24}
+spec: {podCIDR: 10.2.${n#t}.0/24, podCIDRs: [10.2.${n#t}.0/24, "fd00:2:${n#t}::/64"]}
 YAML
 done
+
+# reach6 FROM TO_ADDR SRC_ADDR: one IPv6 ping.
+reach6() { nsexec "$1" ping -6 -c1 -W1 -I "$3" "$2" >/dev/null 2>&1; }
 
 # iperf NS DST [SRC]: receiver throughput in Gbit/s of a T-second TCP run.
 iperf() {
@@ -64,11 +86,51 @@ for _ in $(seq 120); do reach t1 10.2.2.1 10.2.1.1 && break; sleep 0.5; done
 reach t1 10.2.2.1 10.2.1.1 || die "the agents' tunnel does not carry t1 -> t2"
 agent=$(iperf t1 10.2.2.1 10.2.1.1)
 mtu=$(nsexec t1 cat /sys/class/net/kilo0/mtu)
-df_ok=fail df_over=fragmented
-nsexec t1 ping -c1 -W2 -M do -s $((mtu - 28)) -I 10.2.1.1 10.2.2.1 >/dev/null 2>&1 && df_ok=pass
-nsexec t1 ping -c1 -W2 -M do -s $((mtu - 27)) -I 10.2.1.1 10.2.2.1 >/dev/null 2>&1 || df_over=refused
+# df FAMILY SRC DST HEADERS: "pass/refused" when MTU-HEADERS bytes of
+# payload cross with DF and one byte more does not.
+df() {
+  local ok=fail over=fragmented
+  nsexec t1 ping "$1" -c1 -W2 -M do -s $((mtu - $4)) -I "$2" "$3" >/dev/null 2>&1 && ok=pass
+  nsexec t1 ping "$1" -c1 -W2 -M do -s $((mtu - $4 + 1)) -I "$2" "$3" >/dev/null 2>&1 || over=refused
+  echo "$((mtu - $4)) bytes $ok, $((mtu - $4 + 1)) bytes $over"
+}
+df4=$(df -4 10.2.1.1 10.2.2.1 28)
+# The agents put each IPv6 pod CIDR in its node's AllowedIPs but route
+# only IPv4 ones (their routes go via the peer's IPv4 WireGuard IP): a
+# device route stands in for the missing IPv6 route, so that the probe
+# measures the tunnel's MTU for IPv6 packets, which is what it is about.
+df6="not probed: no IPv6 path through the tunnel"
+v6_routed=""
+reach6 t1 fd00:2:2::1 fd00:2:1::1 || {
+  ip -n "$(ns t1)" -6 route add fd00:2:2::/64 dev kilo0 && ip -n "$(ns t2)" -6 route add fd00:2:1::/64 dev kilo0 &&
+    v6_routed=" (IPv6 pod route added by the script: the agent routes IPv4 pod CIDRs only)"
+}
+for _ in $(seq 20); do reach6 t1 fd00:2:2::1 fd00:2:1::1 && break; sleep 0.5; done
+reach6 t1 fd00:2:2::1 fd00:2:1::1 && df6="$(df -6 fd00:2:1::1 fd00:2:2::1 48)$v6_routed"
+offloads() { # NS DEV: the TUN's segmentation offloads, as ethtool reports them
+  command -v ethtool >/dev/null || { echo "ethtool missing"; return; }
+  nsexec "$1" ethtool -k "$2" 2>/dev/null | awk -F': ' '/^(tcp-segmentation-offload|generic-segmentation-offload|generic-receive-offload|tx-udp-segmentation):/ {printf "%s%s=%s", s, $1, $2; s=" "}'
+}
+agent_offloads=$(offloads t1 kilo0)
 for n in t1 t2; do agent_stop "$n" "$W"; done
 sleep 1
+
+# standalone BINARY: throughput through BINARY on the same namespaces
+# (first line, Gbit/s) and its TUN's offloads (second line).
+standalone() {
+  local bin=$1
+  for n in t1 t2; do ip -n "$(ns "$n")" link del wg1 2>/dev/null || true; done
+  WG_BIN=$bin
+  wggo t1 10.99.0.1/24 t2 10.80.2.11:51821 10.99.0.2/32
+  wggo t2 10.99.0.2/24 t1 10.80.1.11:51821 10.99.0.1/32
+  for _ in $(seq 50); do reach t1 10.99.0.2 10.99.0.1 && break; sleep 0.2; done
+  reach t1 10.99.0.2 10.99.0.1 || die "standalone $bin tunnel does not carry"
+  local offl; offl=$(offloads t1 wg1)
+  iperf t1 10.99.0.2 10.99.0.1
+  echo "$offl"
+  for n in t1 t2; do ip -n "$(ns "$n")" link del wg1 2>/dev/null || true; done
+  sleep 1
+}
 
 log "standalone wireguard-go"
 umask 077
@@ -76,21 +138,25 @@ for n in t1 t2; do wg genkey > "$W/$n.wgkey"; wg pubkey < "$W/$n.wgkey" > "$W/$n
 wggo() { # NS ADDR PEER PEER_ENDPOINT PEER_ALLOWED
   ip netns exec "$(ns "$1")" unshare -m --propagation private sh -c '
     mkdir -p /var/run/wireguard && mount -t tmpfs none /var/run/wireguard
-    wireguard-go -f wg1 >/dev/null 2>&1 & pid=$!
+    "$5" -f wg1 >/dev/null 2>&1 & pid=$!
     for i in $(seq 50); do [ -S /var/run/wireguard/wg1.sock ] && break; sleep 0.1; done
     wg set wg1 listen-port 51821 private-key "$0" peer "$(cat "$1")" endpoint "$2" allowed-ips "$3"
     ip addr add "$4" dev wg1 && ip link set wg1 mtu 1420 up
-    wait $pid' "$W/$1.wgkey" "$W/$3.wgpub" "$4" "$5" "$2" &
+    wait $pid' "$W/$1.wgkey" "$W/$3.wgpub" "$4" "$5" "$2" "$WG_BIN" &
 }
-wggo t1 10.99.0.1/24 t2 10.80.2.11:51821 10.99.0.2/32
-wggo t2 10.99.0.2/24 t1 10.80.1.11:51821 10.99.0.1/32
-for _ in $(seq 50); do reach t1 10.99.0.2 10.99.0.1 && break; sleep 0.2; done
-reach t1 10.99.0.2 10.99.0.1 || die "standalone wireguard-go tunnel does not carry"
-standalone=$(iperf t1 10.99.0.2 10.99.0.1)
+standalone "$WGGO" > "$W/standalone"
+standalone=$(sed -n 1p "$W/standalone") standalone_offloads=$(sed -n 2p "$W/standalone")
+debian="" debian_v=""
+if command -v wireguard-go >/dev/null; then
+  debian_v=$(wireguard-go --version 2>/dev/null | awk 'NR==1 {print $2}')
+  standalone "$(command -v wireguard-go)" > "$W/debian"
+  debian="$(sed -n 1p "$W/debian") Gbit/s  ($debian_v, for reference; wg1: $(sed -n 2p "$W/debian"))"
+fi
 
 ratio=$(awk -v a="$agent" -v s="$standalone" 'BEGIN{printf "%.2f", a/s}')
-echo "bare veth:              $bare Gbit/s"
-echo "kgctl agent (userspace): $agent Gbit/s"
-echo "standalone wireguard-go: $standalone Gbit/s"
+echo "bare veth:               $bare Gbit/s"
+echo "kgctl agent (userspace): $agent Gbit/s  (kilo0: $agent_offloads)"
+echo "standalone wireguard-go: $standalone Gbit/s  ($WGV, the agent's version; wg1: $standalone_offloads)"
+[ -n "$debian" ] && echo "machine's wireguard-go:  $debian"
 echo "ratio agent/standalone:  $ratio (goal >= 0.95)"
-echo "agent MTU $mtu: DF probe of $((mtu - 28)) bytes $df_ok, $((mtu - 27)) bytes $df_over"
+echo "agent MTU $mtu: DF probe IPv4 $df4; IPv6 $df6"
