@@ -74,7 +74,7 @@ func meshPairs() map[string][2]topology.Cluster {
 	r := rand.New(rand.NewPCG(14, 14))
 	grans := topology.Granularities
 	for k := range 40 {
-		before := benchCluster(20+r.IntN(30), 1+r.IntN(6))
+		before := benchCluster(8+r.IntN(24), 1+r.IntN(6))
 		before.Settings.Granularity = grans[r.IntN(len(grans))]
 		after := before
 		after.Nodes = slices.Clone(before.Nodes)
