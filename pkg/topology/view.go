@@ -40,7 +40,7 @@ func (m *Mesh) View(name string) (View, bool) {
 // Name is the viewer's name.
 func (v View) Name() string { return v.self.Name }
 
-// Node is the viewer.
+// Node is the viewer, the mesh's own copy: read-only.
 func (v View) Node() *Node { return v.self }
 
 // Segment is the viewer's segment.
