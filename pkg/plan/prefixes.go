@@ -44,10 +44,9 @@ type prefixCache struct {
 	devices    []topology.Device
 	tables     []topology.Table
 	bucketList []bucket
-	// added, removed, keys and tmp are scratch for sorting routes.
+	// added, removed and keys are scratch for sorting routes.
 	added, removed []topology.Route
 	keys           []uint64
-	tmp            []topology.Route
 }
 
 func newPrefixCache() *prefixCache {

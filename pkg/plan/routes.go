@@ -141,10 +141,12 @@ func (c *prefixCache) sorted(rs []topology.Route, isSorted bool) []topology.Rout
 	if len(rs) == 0 {
 		return nil
 	}
-	if !isSorted {
-		c.keys, c.tmp = sortRoutesWith(rs, c.keys, c.tmp)
+	var out []topology.Route
+	if isSorted {
+		out = slices.Clone(rs)
+	} else {
+		out, c.keys = sortedRoutes(rs, c.keys)
 	}
-	out := slices.Clone(rs)
 	clear(rs)
 	return out
 }
@@ -332,24 +334,30 @@ func allRoutes(sets []topology.RouteSet) []topology.Route {
 // no pointers (sorting the routes themselves costs write barriers on
 // every swap); routes equal up to the destination are then ordered in
 // full, as are IPv6 ones.
-func sortRoutes(rs []topology.Route) { sortRoutesWith(rs, nil, nil) }
+func sortRoutes(rs []topology.Route) {
+	sorted, _ := sortedRoutes(rs, nil)
+	copy(rs, sorted)
+}
 
-// sortRoutesWith is sortRoutes with scratch space, returned for reuse.
-func sortRoutesWith(rs []topology.Route, keys []uint64, tmp []topology.Route) ([]uint64, []topology.Route) {
+// sortedRoutes returns rs sorted, in a new slice (rs is left as it is),
+// and keys, scratch space returned for reuse.
+func sortedRoutes(rs []topology.Route, keys []uint64) ([]topology.Route, []uint64) {
+	slow := func() ([]topology.Route, []uint64) {
+		out := slices.Clone(rs)
+		slices.SortFunc(out, compareRoute)
+		return out, keys
+	}
 	if len(rs) < 16 || len(rs) >= 1<<24 {
-		slices.SortFunc(rs, compareRoute)
-		return keys, tmp
+		return slow()
 	}
 	var tables []topology.Table
 	for _, r := range rs {
 		if !r.Dst.Addr().Is4() {
-			slices.SortFunc(rs, compareRoute)
-			return keys, tmp
+			return slow()
 		}
 		if !slices.Contains(tables, r.Table) {
 			if len(tables) == 4 {
-				slices.SortFunc(rs, compareRoute)
-				return keys, tmp
+				return slow()
 			}
 			tables = append(tables, r.Table)
 		}
@@ -362,7 +370,7 @@ func sortRoutesWith(rs []topology.Route, keys []uint64, tmp []topology.Route) ([
 		keys[i] = (k<<6|uint64(r.Dst.Bits()))<<24 | uint64(i)
 	}
 	slices.Sort(keys)
-	sorted := slices.Grow(tmp[:0], len(rs))[:len(rs)]
+	sorted := make([]topology.Route, len(rs))
 	for j, k := range keys {
 		sorted[j] = rs[k&(1<<24-1)]
 	}
@@ -378,7 +386,5 @@ func sortRoutesWith(rs []topology.Route, keys []uint64, tmp []topology.Route) ([
 		}
 		i = j
 	}
-	copy(rs, sorted)
-	clear(sorted)
-	return keys, sorted[:0]
+	return sorted, keys
 }
