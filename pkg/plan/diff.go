@@ -245,6 +245,7 @@ func leftOut(ps topology.Problems, kind, name, def string) string {
 func ownChange(ch *NodeChange) NodeChange {
 	c := *ch
 	c.memos = nil
+	c.Routes.Added, c.Routes.Removed = slices.Clone(c.Routes.Added), slices.Clone(c.Routes.Removed)
 	c.Peers = slices.Clone(c.Peers)
 	for i := range c.Peers {
 		p := &c.Peers[i]

@@ -91,6 +91,15 @@ type differ struct {
 	aSets  []topology.RouteSet
 }
 
+// nodeBuf holds the arrays of one node change's lists while the change
+// is consumed, for the next node computed in the same slot: a streamed
+// plan allocates them once per slot, not once per node.
+type nodeBuf struct {
+	peers          []WireGuardPeerChange
+	memos          []*peerMemo
+	added, removed []topology.Route
+}
+
 type rankedMemo struct {
 	rank int32
 	m    *peerMemo
@@ -182,10 +191,16 @@ func (d *differ) peers(bv topology.View, inB bool, av topology.View, inA bool) (
 		return nil, nil
 	}
 	slices.SortFunc(r, func(x, y rankedMemo) int { return cmp.Compare(x.rank, y.rank) })
-	out := make([]WireGuardPeerChange, len(r))
-	memos := make([]*peerMemo, len(r))
-	for k, x := range r {
-		out[k], memos[k] = x.m.change, x.m
+	var out []WireGuardPeerChange
+	var memos []*peerMemo
+	if b := d.c.into; b != nil {
+		out, memos = b.peers[:0], b.memos[:0]
+	}
+	for _, x := range r {
+		out, memos = append(out, x.m.change), append(memos, x.m)
+	}
+	if b := d.c.into; b != nil {
+		b.peers, b.memos = out, memos
 	}
 	return out, memos
 }

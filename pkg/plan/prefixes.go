@@ -44,6 +44,8 @@ type prefixCache struct {
 	devices    []topology.Device
 	tables     []topology.Table
 	bucketList []bucket
+	// into, when set, holds the arrays routes' results are written to.
+	into *nodeBuf
 	// added, removed and keys are scratch for sorting routes.
 	added, removed []topology.Route
 	keys           []uint64

@@ -120,7 +120,11 @@ func (c *prefixCache) routes(before, after []topology.RouteSet) RouteDiff {
 	c.added, c.removed = added, removed
 	// Sorted in the scratch lists, then copied out at their size; what
 	// one way out contributes is sorted already.
-	return RouteDiff{Added: c.sorted(added, c.one(true)), Removed: c.sorted(removed, c.one(false))}
+	var intoA, intoR *[]topology.Route
+	if c.into != nil {
+		intoA, intoR = &c.into.added, &c.into.removed
+	}
+	return RouteDiff{Added: c.sorted(added, c.one(true), intoA), Removed: c.sorted(removed, c.one(false), intoR)}
 }
 
 // one reports whether at most one bucket contributes to the added (or
@@ -137,15 +141,23 @@ func (c *prefixCache) one(added bool) bool {
 }
 
 // sorted sorts routes in place and returns a copy the caller keeps.
-func (c *prefixCache) sorted(rs []topology.Route, isSorted bool) []topology.Route {
+// sorted returns rs sorted in a slice of its own, or in *into (reused
+// from an earlier node whose change was consumed).
+func (c *prefixCache) sorted(rs []topology.Route, isSorted bool, into *[]topology.Route) []topology.Route {
 	if len(rs) == 0 {
 		return nil
 	}
 	var out []topology.Route
+	if into != nil {
+		out = (*into)[:0]
+	}
 	if isSorted {
-		out = slices.Clone(rs)
+		out = append(out, rs...)
 	} else {
-		out, c.keys = sortedRoutes(rs, c.keys)
+		out, c.keys = sortedRoutes(out, rs, c.keys)
+	}
+	if into != nil {
+		*into = out
 	}
 	clear(rs)
 	return out
@@ -335,15 +347,15 @@ func allRoutes(sets []topology.RouteSet) []topology.Route {
 // every swap); routes equal up to the destination are then ordered in
 // full, as are IPv6 ones.
 func sortRoutes(rs []topology.Route) {
-	sorted, _ := sortedRoutes(rs, nil)
+	sorted, _ := sortedRoutes(nil, rs, nil)
 	copy(rs, sorted)
 }
 
-// sortedRoutes returns rs sorted, in a new slice (rs is left as it is),
-// and keys, scratch space returned for reuse.
-func sortedRoutes(rs []topology.Route, keys []uint64) ([]topology.Route, []uint64) {
+// sortedRoutes returns rs sorted, in dst's array if it has room (rs is
+// left as it is), and keys, scratch space returned for reuse.
+func sortedRoutes(dst, rs []topology.Route, keys []uint64) ([]topology.Route, []uint64) {
 	slow := func() ([]topology.Route, []uint64) {
-		out := slices.Clone(rs)
+		out := append(dst[:0], rs...)
 		slices.SortFunc(out, compareRoute)
 		return out, keys
 	}
@@ -370,7 +382,7 @@ func sortedRoutes(rs []topology.Route, keys []uint64) ([]topology.Route, []uint6
 		keys[i] = (k<<6|uint64(r.Dst.Bits()))<<24 | uint64(i)
 	}
 	slices.Sort(keys)
-	sorted := make([]topology.Route, len(rs))
+	sorted := slices.Grow(dst[:0], len(rs))[:len(rs)]
 	for j, k := range keys {
 		sorted[j] = rs[k&(1<<24-1)]
 	}

@@ -50,6 +50,7 @@ func (s *nodeSource) each(indices []int, f func(i int, ch *NodeChange) error) er
 	served := make([]int, workers)
 	size := workers * batch
 	out := make([]NodeChange, size)
+	bufs := make([]nodeBuf, size)
 	keep := make([]bool, size)
 	for start := 0; start < n; start += size {
 		m := min(size, n-start)
@@ -66,7 +67,9 @@ func (s *nodeSource) each(indices []int, f func(i int, ch *NodeChange) error) er
 						differs[w].c, served[w] = newPrefixCache(), 0
 					}
 					served[w]++
+					differs[w].c.into = &bufs[j]
 					out[j], keep[j] = differs[w].nodeChange(s.names[at(start+j)], s.bp, s.ap)
+					differs[w].c.into = nil
 				}
 			}()
 		}
