@@ -49,14 +49,16 @@ func TestStreamedRender(t *testing.T) {
 		c.Nodes = append(c.Nodes, benchNode(125, 7))
 		return before, mustBuild(t, c)
 	}
-	defer func(b int) { bodyBudget = b }(bodyBudget)
+	defer func(b, r int) { bodyBudget, recipeBudget = b, r }(bodyBudget, recipeBudget)
 	for name, meshes := range cases {
 		b, a := meshes()
-		bodyBudget = 32 << 20
+		bodyBudget, recipeBudget = 32<<20, 256<<20
 		wantText, wantJSON := render(t, Compare(State{Mesh: b}, State{Mesh: a}))
-		for _, budget := range []int{32 << 20, 3000, 0} {
-			t.Run(fmt.Sprintf("%s/budget=%d", name, budget), func(t *testing.T) {
-				bodyBudget = budget
+		// Bodies kept, some or none; the others kept as recipes (all,
+		// some, none) or computed again.
+		for _, budget := range [][2]int{{32 << 20, 0}, {3000, 256 << 20}, {0, 256 << 20}, {0, 20000}, {3000, 0}, {0, 0}} {
+			t.Run(fmt.Sprintf("%s/budget=%d/recipes=%d", name, budget[0], budget[1]), func(t *testing.T) {
+				bodyBudget, recipeBudget = budget[0], budget[1]
 				p := New(State{Mesh: b}, State{Mesh: a})
 				text, js := render(t, p)
 				if d := linediff.Diff(wantText, text); d != "" {

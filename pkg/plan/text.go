@@ -7,6 +7,7 @@ import (
 	"hash/maphash"
 	"io"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -112,6 +113,10 @@ type text struct {
 	bw      *bufio.Writer
 	body    *text
 	lineBuf []byte
+	// vias, viaList, unAdded and unRemoved pack and unpack recipes.
+	vias               map[via]uint64
+	viaList            []via
+	unAdded, unRemoved []topology.Route
 }
 
 func (t *text) paint(code, s string) string {
@@ -168,6 +173,93 @@ type nodeGroup struct {
 	names  []string
 	count  int
 	body   *string
+	// recipe is the change in a compact form, kept when the body is not
+	// (see recipeBudget): the second pass renders it without computing
+	// the change again.
+	recipe *recipe
+}
+
+// recipeBudget bounds the bytes of recipes kept between the passes. A
+// flip to a full mesh of 2,000 nodes needs ~70 KB per node (a pointer
+// per peer change, 8 bytes per route), where its bodies take ~900 KB.
+var recipeBudget = 256 << 20
+
+// recipe is a node change whose peer changes are the shared entries'
+// and whose routes are packed: an IPv4 destination, its length and the
+// index of the way out (gateway, device, table) in the writer's table.
+type recipe struct {
+	n              NodeChange
+	added, removed []uint64
+}
+
+// pack makes a recipe of a streamed node change, if its routes pack.
+func (t *text) pack(n *NodeChange) (*recipe, int, bool) {
+	if n.memos == nil || len(n.memos) != len(n.Peers) {
+		return nil, 0, false
+	}
+	if t.vias == nil {
+		t.vias = make(map[via]uint64)
+	}
+	packAll := func(rs []topology.Route) ([]uint64, bool) {
+		if len(rs) == 0 {
+			return nil, true
+		}
+		out := make([]uint64, len(rs))
+		for i, r := range rs {
+			if !r.Dst.Addr().Is4() {
+				return nil, false
+			}
+			v := via{gw: r.Gw, device: r.Device, onlink: r.OnLink, table: r.Table}
+			vi, ok := t.vias[v]
+			if !ok {
+				if len(t.viaList) >= 1<<26 {
+					return nil, false
+				}
+				vi = uint64(len(t.viaList))
+				t.vias[v] = vi
+				t.viaList = append(t.viaList, v)
+			}
+			a := r.Dst.Addr().As4()
+			out[i] = (uint64(a[0])<<24|uint64(a[1])<<16|uint64(a[2])<<8|uint64(a[3]))<<32 | uint64(r.Dst.Bits())<<26 | vi
+		}
+		return out, true
+	}
+	r := &recipe{n: *n}
+	var ok bool
+	if r.added, ok = packAll(n.Routes.Added); !ok {
+		return nil, 0, false
+	}
+	if r.removed, ok = packAll(n.Routes.Removed); !ok {
+		return nil, 0, false
+	}
+	r.n.memos = slices.Clone(n.memos)
+	r.n.Peers = nil
+	r.n.Routes = RouteDiff{}
+	return r, 8*(len(r.n.memos)+len(r.added)+len(r.removed)) + 256, true
+}
+
+// unpack renders a recipe's body.
+func (t *text) unpack(r *recipe) []byte {
+	unpackAll := func(buf []topology.Route, ps []uint64) []topology.Route {
+		buf = buf[:0]
+		for _, p := range ps {
+			v := t.viaList[p&(1<<26-1)]
+			a := uint32(p >> 32)
+			dst := netip.PrefixFrom(netip.AddrFrom4([4]byte{byte(a >> 24), byte(a >> 16), byte(a >> 8), byte(a)}), int(p>>26&63))
+			buf = append(buf, topology.Route{Dst: dst, Gw: v.gw, Device: v.device, OnLink: v.onlink, Table: v.table})
+		}
+		return buf
+	}
+	n := r.n
+	t.unAdded = unpackAll(t.unAdded, r.added)
+	t.unRemoved = unpackAll(t.unRemoved, r.removed)
+	if len(r.added) > 0 {
+		n.Routes.Added = t.unAdded
+	}
+	if len(r.removed) > 0 {
+		n.Routes.Removed = t.unRemoved
+	}
+	return t.nodeBody(&n)
 }
 
 // bodyBudget bounds the bytes of group bodies kept between the two
@@ -182,7 +274,7 @@ func (t *text) groupNodes(p *Plan) ([]*nodeGroup, error) {
 	var groups []*nodeGroup
 	index := make(map[[2]uint64]*nodeGroup)
 	seeds := [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}
-	kept := 0
+	kept, recipes := 0, 0
 	err := p.eachNode(func(i int, n *NodeChange) error {
 		body := t.nodeBody(n)
 		var key [2]uint64
@@ -208,6 +300,9 @@ func (t *text) groupNodes(p *Plan) ([]*nodeGroup, error) {
 			kept += len(body)
 			b := string(body)
 			g.body = &b
+		} else if r, size, ok := t.pack(n); ok && recipes+size <= recipeBudget {
+			recipes += size
+			g.recipe = r
 		}
 		if n.Action == Update {
 			index[key] = g
@@ -226,8 +321,15 @@ func (t *text) nodes(p *Plan, groups []*nodeGroup) error {
 	t.section("Nodes:")
 	var again []int
 	for _, g := range groups {
-		if g.body == nil {
+		if g.body == nil && g.recipe == nil {
 			again = append(again, g.first)
+		}
+	}
+	write := func(g *nodeGroup) {
+		if g.body != nil {
+			t.w.WriteString(*g.body)
+		} else {
+			t.w.Write(t.unpack(g.recipe))
 		}
 	}
 	render := func(g *nodeGroup, i int) {
@@ -243,8 +345,8 @@ func (t *text) nodes(p *Plan, groups []*nodeGroup) error {
 	if len(again) == 0 || p.src == nil {
 		for i, g := range groups {
 			render(g, i)
-			if g.body != nil {
-				t.w.WriteString(*g.body)
+			if g.body != nil || g.recipe != nil {
+				write(g)
 			} else {
 				t.w.Write(t.nodeBody(&p.Nodes[g.first]))
 			}
@@ -257,11 +359,11 @@ func (t *text) nodes(p *Plan, groups []*nodeGroup) error {
 	flush := func(upto int) {
 		for ; gi < len(groups) && (upto < 0 || groups[gi].first <= upto); gi++ {
 			g := groups[gi]
-			if g.body == nil {
+			if g.body == nil && g.recipe == nil {
 				return
 			}
 			render(g, gi)
-			t.w.WriteString(*g.body)
+			write(g)
 		}
 	}
 	err := p.src.each(again, func(i int, n *NodeChange) error {
@@ -317,12 +419,14 @@ func (t *text) nodeBody(n *NodeChange) []byte {
 		}
 	}
 	u.scalar(6, "wireguard IP", prefixChange(n.WireGuardIP))
-	for i := range n.Peers {
-		if n.memos == nil {
-			u.wgPeer(6, &n.Peers[i])
-			continue
+	if n.memos != nil {
+		for _, m := range n.memos {
+			u.w.WriteString(t.peerText(m))
 		}
-		u.w.WriteString(t.peerText(n.memos[i]))
+	} else {
+		for i := range n.Peers {
+			u.wgPeer(6, &n.Peers[i])
+		}
 	}
 	switch n.Action {
 	case Update:
