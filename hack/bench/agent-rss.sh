@@ -38,7 +38,11 @@ export KGCTL
 relay=""
 cleanup() {
   agent_stop a "$W"
-  [ -n "$relay" ] && kill $relay 2>/dev/null
+  # Every process left in the namespace (the relay inside it is started
+  # through a shell function: $! is not its pid), and the host's relay:
+  # they would hold the lock's file descriptor.
+  # shellcheck disable=SC2046
+  kill -9 $(ip netns pids "$(ns a)" 2>/dev/null) $relay 2>/dev/null || true
   ip netns del "$(ns a)" 2>/dev/null || true
   "$REPO/hack/apiserver.sh" --down "$W"
   rm -rf "$W/etcd" "$W/nodes.yaml"
