@@ -29,6 +29,10 @@
 # with the cluster's values and their kgctl_* twins' values, and /graph
 # DOT (Kilo's format=dot|gv) and SVG (default, layouts circo and dot),
 # also from a pod at a leader's WireGuard IP, as Kilo's e2e/handlers.sh.
+# With KILO_KG=PATH (Kilo's own kg, built from github.com/squat/kilo), the
+# starting state is made by Kilo's agents instead of the fixture, checked
+# against it, and east runs on kgctl while west and home still run Kilo
+# (the mixed window) before the rest switches (docs/migrating-from-kilo.md).
 # Needs root; skips otherwise. Run it alone machine-wide
 # (flock /tmp/kgctl-e2e.lock make e2e-upgrade).
 set -euo pipefail
@@ -89,63 +93,6 @@ for n in "${NODES[@]}"; do ip -n "$(ns "$n")" addr add "${POD[$n]}/32" dev lo; d
 
 apiserver_up "$W"
 
-log "the cluster as Kilo left it"
-# Kilo's Peer CRD and Peers shaped as Kilo's users and tools write them.
-kc apply -f "$REPO/pkg/apis/kilo/v1alpha1/testdata/crd-kilo-shaped.yaml" >/dev/null
-kc wait --for condition=established --timeout=30s crd/peers.kilo.squat.ai >/dev/null
-PEERS=("$REPO/testdata/kilo-peers/accepted/docs-vpn.yaml" "$REPO/testdata/kilo-upgrade/peer-cluster-b.yaml")
-for i in $(seq 50); do
-  kc apply "${PEERS[@]/#/-f}" >/dev/null 2>&1 && break
-  [ "$i" = 50 ] && die "Kilo's CRD does not take Kilo's Peers: $(kc apply "${PEERS[@]/#/-f}" 2>&1)"
-  sleep 0.2
-done
-# Kilo's key files: the base64 private key without a newline, 0600, in
-# /var/lib/kilo (0700) of each host.
-declare -A PUB
-for n in "${NODES[@]}"; do
-  mkdir -p "$W/$n/var-lib-kilo" && chmod 700 "$W/$n/var-lib-kilo"
-  (umask 077 && printf '%s' "$(wg genkey)" > "$W/$n/var-lib-kilo/key")
-  PUB[$n]=$(wg pubkey < "$W/$n/var-lib-kilo/key")
-done
-subst=(-e "s|@NOW@|$(date +%s)|g")
-for n in "${NODES[@]}"; do subst+=(-e "s|@KEY_$n@|${PUB[$n]}|g"); done
-sed "${subst[@]}" "$REPO/testdata/kilo-upgrade/nodes.yaml" > "$W/nodes.yaml"
-grep '@' "$W/nodes.yaml" | grep -v '^#' >/dev/null && die "nodes.yaml has a placeholder left: $(grep '@' "$W/nodes.yaml" | grep -v '^#')"
-kc apply -f "$W/nodes.yaml" >/dev/null
-kc get nodes -o json > "$W/nodes-before.json"
-# What a killed Kilo agent leaves in a2's nat table.
-nsexec a2 iptables -t nat -N KILO-NAT
-nsexec a2 iptables -t nat -A KILO-NAT -d 10.4.0.1/32 -m comment --comment "Kilo: do not NAT packets destined for WireGuared IPs" -j RETURN
-nsexec a2 iptables -t nat -A KILO-NAT -m comment --comment "Kilo: NAT remaining packets" -j MASQUERADE
-nsexec a2 iptables -t nat -A POSTROUTING -s 10.2.2.0/24 -m comment --comment "Kilo: jump to KILO-NAT chain" -j KILO-NAT
-
-log "the upgrade: our CRD over Kilo's, then the agents with default flags"
-kc apply -f "$REPO/manifests/base/crds.yaml" >/dev/null
-kc wait --for condition=established --timeout=30s crd/peers.kilo.squat.ai >/dev/null
-[ "$(kc get peers -o name | sort | tr '\n' ' ')" = "peer.kilo.squat.ai/cluster-b-north peer.kilo.squat.ai/squat " ] ||
-  die "after our CRD replaced Kilo's, the Peers are: $(kc get peers -o name 2>&1)"
-# c1 starts while its API server is unreachable.
-nsexec c1 iptables -I OUTPUT -d 10.80.0.2 -p tcp --dport 6443 -j REJECT --reject-with tcp-reset
-t0=$SECONDS
-for n in "${NODES[@]}"; do agent_start_host "$n" "$W"; done
-
-# health NODE: /health's status code from the node's agent.
-health() { nsexec "$1" curl -s -o /dev/null -w '%{http_code}' --max-time 2 http://127.0.0.1:1107/health || true; }
-# get NODE PATH OUT: the body of an agent's PATH into OUT; prints the
-# status code and the content type.
-get() { nsexec "$1" curl -s -o "$3" -w '%{http_code} %{content_type}' --max-time 20 "http://127.0.0.1:1107$2" || true; }
-
-until [ "$(health c1)" = 503 ]; do
-  [ $((SECONDS - t0)) -ge 20 ] && die "c1's agent does not answer /health 503 while its API server is unreachable (got $(health c1))"
-  sleep 0.2
-done
-sleep 3
-[ "$(health c1)" = 503 ] || die "c1's /health is $(health c1) with no API server for 3 s, want 503"
-code=$(get c1 '/graph?format=dot' "$W/c1-graph-early.txt")
-[ "${code%% *}" = 500 ] || die "c1's /graph before its first reconcile: $code, want 500: $(cat "$W/c1-graph-early.txt")"
-report "health: c1's /health 503 (and /graph 500: $(head -1 "$W/c1-graph-early.txt")) while its API server is unreachable"
-nsexec c1 iptables -D OUTPUT -d 10.80.0.2 -p tcp --dport 6443 -j REJECT --reject-with tcp-reset
-
 # converge NODES...: wait until every pod of NODES reaches every other;
 # prints the seconds it took.
 converge() {
@@ -168,6 +115,198 @@ converge() {
     sleep 0.5
   done
 }
+# pairs NODES...: how many ordered pairs of NODES' pods reach each other now.
+pairs() {
+  local x y ok=0 all=0
+  for x in "$@"; do for y in "$@"; do
+    [ "$x" = "$y" ] && continue
+    all=$((all + 1))
+    reach "$x" "${POD[$y]}" "${POD[$x]}" && ok=$((ok + 1))
+  done; done
+  echo "$ok of $all"
+}
+
+# fixture: testdata/kilo-upgrade/nodes.yaml with the nodes' public keys
+# (PUB) and last-seen now filled in; prints the file's path.
+fixture() {
+  local subst=(-e "s|@NOW@|$(date +%s)|g") n
+  for n in "${NODES[@]}"; do subst+=(-e "s|@KEY_$n@|${PUB[$n]}|g"); done
+  sed "${subst[@]}" "$REPO/testdata/kilo-upgrade/nodes.yaml" > "$W/nodes.yaml"
+  grep '@' "$W/nodes.yaml" | grep -v '^#' >/dev/null && die "nodes.yaml has a placeholder left: $(grep '@' "$W/nodes.yaml" | grep -v '^#')"
+  echo "$W/nodes.yaml"
+}
+
+# kilo_start NODE ARGS...: Kilo's own agent (KILO_KG, built from
+# github.com/squat/kilo's cmd/kg) as Kilo's userspace DaemonSet runs it:
+# wireguard-go makes kilo0, kg configures it (--create-interface=false),
+# with the host's /var/lib/kilo and /etc/cni/net.d (holding the conflist
+# Kilo's install-cni writes) bound from W/NODE. --encapsulate=never: the
+# test machine has no ipip, without which kg does not start.
+kilo_start() {
+  local node=$1; shift
+  mkdir -p "$W/$node/var-lib-kilo" "$W/$node/cni" /var/lib/kilo /etc/cni/net.d
+  chmod 700 "$W/$node/var-lib-kilo"
+  printf '%s\n' '{"cniVersion":"0.4.0","name":"kilo","plugins":[{"name":"kubernetes","type":"bridge","bridge":"kube-bridge","isDefaultGateway":true,"forceAddress":true,"mtu":1420,"ipam":{"type":"host-local"}},{"type":"portmap","snat":true,"capabilities":{"portMappings":true}}]}' \
+    > "$W/$node/cni/10-kilo.conflist"
+  ip netns exec "$(ns "$node")" unshare -m --propagation private sh -c '
+    mkdir -p /var/run/wireguard && mount -t tmpfs none /var/run/wireguard &&
+      mount --bind "$0/var-lib-kilo" /var/lib/kilo && mount --bind "$0/cni" /etc/cni/net.d || exit 1
+    WG_PROCESS_FOREGROUND=1 wireguard-go kilo0 & echo $! > "$0.wg.pid"
+    for _ in $(seq 50); do [ -S /var/run/wireguard/kilo0.sock ] && break; sleep 0.1; done
+    exec "$@"' "$W/$node" \
+    "$KILO_KG" --hostname "$node" --kubeconfig "$W/kubeconfig" --create-interface=false --interface=kilo0 \
+    --encapsulate=never "$@" >> "$W/$node.kilo.log" 2>&1 &
+  echo $! > "$W/$node.kilo.pid"; disown
+}
+
+# kilo_stop NODE SIGNAL: as when Kilo's DaemonSet goes: SIGTERM lets kg
+# clean up (Kilo's default --clean-up=true); SIGKILL leaves everything.
+kilo_stop() {
+  local pid; pid=$(cat "$W/$1.kilo.pid")
+  kill "-$2" "$pid" 2>/dev/null || true
+  for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL "$pid" "$(cat "$W/$1.wg.pid")" 2>/dev/null || true
+  for _ in $(seq 50); do nsexec "$1" ip link show kilo0 >/dev/null 2>&1 || return 0; sleep 0.1; done
+}
+
+# real_kilo: the cluster as Kilo's own agents leave it, instead of the
+# fixture: the Nodes with only the operator's annotations, Kilo's agents
+# started and converged, their annotations compared with the fixture's;
+# the mixed window (east on kgctl, west and home still on Kilo); then
+# Kilo's agents stopped, b2's letting it clean up, the others killed.
+real_kilo() {
+  log "real Kilo agents first ($KILO_KG)"
+  grep -v 'kilo.squat.ai/\(key\|endpoint\|internal-ip\|wireguard-ip\|last-seen\|granularity\|discovered-endpoints\|cni-compatibility-ip\):' \
+    "$REPO/testdata/kilo-upgrade/nodes.yaml" | kc apply -f - >/dev/null
+  local n t
+  for n in "${NODES[@]}"; do kilo_start "$n"; done
+  # Kilo's own mesh is not asserted: in this network its agents' views
+  # of one another drift (a NATed leader keeps a stale peer), its bug.
+  if t=$(LIMIT=90 converge "${NODES[@]}"); then
+    report "real Kilo: its agents' mesh converged in ${t}s"
+  else
+    report "real Kilo: its agents' own mesh did not converge within 90 s ($(pairs "${NODES[@]}") pairs of pods reached); going on"
+  fi
+  for n in "${NODES[@]}"; do PUB[$n]=$(wg pubkey < "$W/$n/var-lib-kilo/key"); done
+  # Kilo's discovered endpoints appear after its first handshakes with c1.
+  for _ in $(seq 60); do
+    kc get node a2 -o jsonpath='{.metadata.annotations.kilo\.squat\.ai/discovered-endpoints}' | grep -F "${PUB[c1]}" >/dev/null &&
+      kc get node b1 -o jsonpath='{.metadata.annotations.kilo\.squat\.ai/discovered-endpoints}' | grep -F "${PUB[c1]}" >/dev/null && break
+    sleep 1
+  done
+  kc get nodes -o json > "$W/nodes-kilo.json"
+  # The fixture, with these keys, must be what Kilo wrote (last-seen aside).
+  kc create --dry-run=client -o json -f "$(fixture)" > "$W/nodes-fixture.json"
+  python3 - "$W/nodes-kilo.json" "$W/nodes-fixture.json" <<'PY' >&2 || die "Kilo's own annotations differ from testdata/kilo-upgrade/nodes.yaml (above)"
+import json, sys
+real = {n["metadata"]["name"]: n["metadata"].get("annotations", {}) for n in json.load(open(sys.argv[1]))["items"]}
+text, items, i = open(sys.argv[2]).read(), [], 0
+while i < len(text):  # one JSON object per Node, one after another
+    if text[i].isspace():
+        i += 1
+        continue
+    obj, i = json.JSONDecoder().raw_decode(text, i)
+    items += obj.get("items", [obj])
+bad = 0
+for n in items:
+    name, want = n["metadata"]["name"], n["metadata"].get("annotations", {})
+    if name == "b2":
+        continue  # the fixture's b2 is after Kilo's clean-up
+    got = real.get(name, {})
+    for k in sorted(set(want) | set(got)):
+        if not k.startswith("kilo.squat.ai/") or k == "kilo.squat.ai/last-seen":
+            continue
+        w, g = want.get(k), got.get(k)
+        if k == "kilo.squat.ai/discovered-endpoints" and w is not None and g is not None:
+            # Discovered only after a handshake: "{}" until then.
+            w, g = json.loads(w), json.loads(g)
+            if g == {}:
+                w = g
+        if w != g:
+            print(f"node {name}: {k}: Kilo wrote {got.get(k)!r}, the fixture has {want.get(k)!r}")
+            bad = 1
+    if not got.get("kilo.squat.ai/last-seen", "").isdigit():
+        print(f"node {name}: last-seen {got.get('kilo.squat.ai/last-seen')!r}")
+        bad = 1
+sys.exit(bad)
+PY
+  report "real Kilo: its agents' annotations on a1, a2, b1, c1 are the fixture's (testdata/kilo-upgrade/nodes.yaml), last-seen aside"
+  log "the mixed window: east on kgctl, west and home on Kilo"
+  for n in a1 a2; do kilo_stop "$n" KILL; agent_start_host "$n" "$W"; KGCTL_ON+=("$n"); done
+  # Asserted between east (kgctl) and west (Kilo); home's NATed leader only
+  # reported, as Kilo's own view of it drifts.
+  t=$(LIMIT=60 converge a1 a2 b1 b2) || die "mixed window: east's pods (kgctl) and west's (Kilo) do not all reach each other"
+  report "mixed window: kgctl on a1, a2 (east), Kilo on b1, b2 (west), c1 (home): east and west pods reach each other ${t}s after the switch; all 5: $(pairs "${NODES[@]}") pairs"
+  for n in b1 c1; do kilo_stop "$n" KILL; done
+  kilo_stop b2 TERM
+  for _ in $(seq 50); do
+    [ -z "$(kc get node b2 -o jsonpath='{.metadata.annotations.kilo\.squat\.ai/key}')" ] && break
+    sleep 0.2
+  done
+  [ -z "$(kc get node b2 -o jsonpath='{.metadata.annotations.kilo\.squat\.ai/key}')" ] || die "b2's Kilo agent did not clean up its annotations on SIGTERM"
+  report "real Kilo: b1, c1 killed (everything left), b2 stopped with SIGTERM (Kilo's clean-up removed its annotations)"
+}
+
+log "the cluster as Kilo left it"
+# Kilo's Peer CRD and Peers shaped as Kilo's users and tools write them.
+kc apply -f "$REPO/pkg/apis/kilo/v1alpha1/testdata/crd-kilo-shaped.yaml" >/dev/null
+kc wait --for condition=established --timeout=30s crd/peers.kilo.squat.ai >/dev/null
+PEERS=("$REPO/testdata/kilo-peers/accepted/docs-vpn.yaml" "$REPO/testdata/kilo-upgrade/peer-cluster-b.yaml")
+for i in $(seq 50); do
+  kc apply "${PEERS[@]/#/-f}" >/dev/null 2>&1 && break
+  [ "$i" = 50 ] && die "Kilo's CRD does not take Kilo's Peers: $(kc apply "${PEERS[@]/#/-f}" 2>&1)"
+  sleep 0.2
+done
+declare -A PUB
+KGCTL_ON=()
+if [ -z "${KILO_KG:-}" ]; then
+  # Kilo's key files: the base64 private key without a newline, 0600, in
+  # /var/lib/kilo (0700) of each host.
+  for n in "${NODES[@]}"; do
+    mkdir -p "$W/$n/var-lib-kilo" && chmod 700 "$W/$n/var-lib-kilo"
+    (umask 077 && printf '%s' "$(wg genkey)" > "$W/$n/var-lib-kilo/key")
+    PUB[$n]=$(wg pubkey < "$W/$n/var-lib-kilo/key")
+  done
+  kc apply -f "$(fixture)" >/dev/null
+  # What a killed Kilo agent leaves in a2's nat table.
+  nsexec a2 iptables -t nat -N KILO-NAT
+  nsexec a2 iptables -t nat -A KILO-NAT -d 10.4.0.1/32 -m comment --comment "Kilo: do not NAT packets destined for WireGuared IPs" -j RETURN
+  nsexec a2 iptables -t nat -A KILO-NAT -m comment --comment "Kilo: NAT remaining packets" -j MASQUERADE
+  nsexec a2 iptables -t nat -A POSTROUTING -s 10.2.2.0/24 -m comment --comment "Kilo: jump to KILO-NAT chain" -j KILO-NAT
+else
+  real_kilo
+fi
+kc get nodes -o json > "$W/nodes-before.json"
+
+log "the upgrade: our CRD over Kilo's, then the agents with default flags"
+kc apply -f "$REPO/manifests/base/crds.yaml" >/dev/null
+kc wait --for condition=established --timeout=30s crd/peers.kilo.squat.ai >/dev/null
+[ "$(kc get peers -o name | sort | tr '\n' ' ')" = "peer.kilo.squat.ai/cluster-b-north peer.kilo.squat.ai/squat " ] ||
+  die "after our CRD replaced Kilo's, the Peers are: $(kc get peers -o name 2>&1)"
+# c1 starts while its API server is unreachable.
+nsexec c1 iptables -I OUTPUT -d 10.80.0.2 -p tcp --dport 6443 -j REJECT --reject-with tcp-reset
+t0=$SECONDS
+for n in "${NODES[@]}"; do
+  [[ " ${KGCTL_ON[*]} " == *" $n "* ]] || agent_start_host "$n" "$W"
+done
+
+# health NODE: /health's status code from the node's agent.
+health() { nsexec "$1" curl -s -o /dev/null -w '%{http_code}' --max-time 2 http://127.0.0.1:1107/health || true; }
+# get NODE PATH OUT: the body of an agent's PATH into OUT; prints the
+# status code and the content type.
+get() { nsexec "$1" curl -s -o "$3" -w '%{http_code} %{content_type}' --max-time 20 "http://127.0.0.1:1107$2" || true; }
+
+until [ "$(health c1)" = 503 ]; do
+  [ $((SECONDS - t0)) -ge 20 ] && die "c1's agent does not answer /health 503 while its API server is unreachable (got $(health c1))"
+  sleep 0.2
+done
+sleep 3
+[ "$(health c1)" = 503 ] || die "c1's /health is $(health c1) with no API server for 3 s, want 503"
+code=$(get c1 '/graph?format=dot' "$W/c1-graph-early.txt")
+[ "${code%% *}" = 500 ] || die "c1's /graph before its first reconcile: $code, want 500: $(cat "$W/c1-graph-early.txt")"
+report "health: c1's /health 503 (and /graph 500: $(head -1 "$W/c1-graph-early.txt")) while its API server is unreachable"
+nsexec c1 iptables -D OUTPUT -d 10.80.0.2 -p tcp --dport 6443 -j REJECT --reject-with tcp-reset
+
 converge "${NODES[@]}" >/dev/null || die "after the upgrade the pods do not all reach each other"
 report "pods: every pod of ${#NODES[@]} nodes in 3 locations reaches every other $((SECONDS - t0))s after the agents started (c1's API blocked for the first ~4 s)"
 for n in "${NODES[@]}"; do
