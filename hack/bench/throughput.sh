@@ -12,7 +12,11 @@
 # and IPv6 (pods are dual-stack here; the underlay stays IPv4):
 # ping -M do -s MTU-28 (IPv6: MTU-48) must pass, one byte more must not.
 #
-#   flock /tmp/kgctl-e2e.lock hack/bench/throughput.sh [SECONDS]
+#   flock /tmp/kgctl-e2e.lock hack/bench/throughput.sh [SECONDS]   # ROUNDS=3
+#
+# The agent and standalone wireguard-go run side by side (kilo0 on 51820,
+# wg1 on 51821) and are measured alternately ROUNDS times; the ratio is
+# that of the medians (the machine's load moves from one run to the next).
 #
 # Root, network namespaces, iperf3, wg; ethtool optional; not part of CI.
 # wireguard-go offers its offloads (TUN GSO/GRO through virtio-net
@@ -22,7 +26,7 @@ set -euo pipefail
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
 # shellcheck source=../e2e/lib.sh
 . "$REPO/hack/e2e/lib.sh"
-T=${1:-10}
+T=${1:-10} ROUNDS=${ROUNDS:-3}
 [ "$(id -u)" = 0 ] || { echo "throughput: needs root"; exit 1; }
 for c in iperf3 wg etcd kubectl; do command -v "$c" >/dev/null || die "missing $c"; done
 KAS=$("$REPO/hack/build-kube-apiserver.sh")
@@ -84,7 +88,6 @@ log "kgctl agents (embedded userspace WireGuard)"
 for n in t1 t2; do agent_start "$n" "$W" --encapsulate never; done
 for _ in $(seq 120); do reach t1 10.2.2.1 10.2.1.1 && break; sleep 0.5; done
 reach t1 10.2.2.1 10.2.1.1 || die "the agents' tunnel does not carry t1 -> t2"
-agent=$(iperf t1 10.2.2.1 10.2.1.1)
 mtu=$(nsexec t1 cat /sys/class/net/kilo0/mtu)
 # df FAMILY SRC DST HEADERS: "pass/refused" when MTU-HEADERS bytes of
 # payload cross with DF and one byte more does not.
@@ -112,27 +115,21 @@ offloads() { # NS DEV: the TUN's segmentation offloads, as ethtool reports them
   nsexec "$1" ethtool -k "$2" 2>/dev/null | awk -F': ' '/^(tcp-segmentation-offload|generic-segmentation-offload|generic-receive-offload|tx-udp-segmentation):/ {printf "%s%s=%s", s, $1, $2; s=" "}'
 }
 agent_offloads=$(offloads t1 kilo0)
-for n in t1 t2; do agent_stop "$n" "$W"; done
-sleep 1
 
-# standalone BINARY: throughput through BINARY on the same namespaces
-# (first line, Gbit/s) and its TUN's offloads (second line).
-standalone() {
-  local bin=$1
-  for n in t1 t2; do ip -n "$(ns "$n")" link del wg1 2>/dev/null || true; done
-  WG_BIN=$bin
+# wg_up BINARY: a standalone wireguard-go tunnel wg1 (10.99.0.0/24, port
+# 51821) on the same namespaces, beside the agents' kilo0; wg_down.
+wg_up() {
+  wg_down
+  WG_BIN=$1
   wggo t1 10.99.0.1/24 t2 10.80.2.11:51821 10.99.0.2/32
   wggo t2 10.99.0.2/24 t1 10.80.1.11:51821 10.99.0.1/32
   for _ in $(seq 50); do reach t1 10.99.0.2 10.99.0.1 && break; sleep 0.2; done
-  reach t1 10.99.0.2 10.99.0.1 || die "standalone $bin tunnel does not carry"
-  local offl; offl=$(offloads t1 wg1)
-  iperf t1 10.99.0.2 10.99.0.1
-  echo "$offl"
-  for n in t1 t2; do ip -n "$(ns "$n")" link del wg1 2>/dev/null || true; done
-  sleep 1
+  reach t1 10.99.0.2 10.99.0.1 || die "standalone $1 tunnel does not carry"
 }
+wg_down() { for n in t1 t2; do ip -n "$(ns "$n")" link del wg1 2>/dev/null || true; done; sleep 1; }
+# median X...: the middle value.
+median() { printf '%s\n' "$@" | sort -n | awk '{v[NR]=$1} END {print (NR % 2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'; }
 
-log "standalone wireguard-go"
 umask 077
 for n in t1 t2; do wg genkey > "$W/$n.wgkey"; wg pubkey < "$W/$n.wgkey" > "$W/$n.wgpub"; done
 wggo() { # NS ADDR PEER PEER_ENDPOINT PEER_ALLOWED
@@ -144,19 +141,34 @@ wggo() { # NS ADDR PEER PEER_ENDPOINT PEER_ALLOWED
     ip addr add "$4" dev wg1 && ip link set wg1 mtu 1420 up
     wait $pid' "$W/$1.wgkey" "$W/$3.wgpub" "$4" "$5" "$2" "$WG_BIN" &
 }
-standalone "$WGGO" > "$W/standalone"
-standalone=$(sed -n 1p "$W/standalone") standalone_offloads=$(sed -n 2p "$W/standalone")
+# The agent and standalone wireguard-go run side by side and are measured
+# in turn, ROUNDS times: the machine's load moves between runs, and
+# alternating spreads it over both; the medians are compared.
+log "standalone wireguard-go $WGV beside the agents, $ROUNDS rounds each"
+wg_up "$WGGO"
+standalone_offloads=$(offloads t1 wg1)
+as=() ss=()
+for r in $(seq "$ROUNDS"); do
+  as+=("$(iperf t1 10.2.2.1 10.2.1.1)")
+  ss+=("$(iperf t1 10.99.0.2 10.99.0.1)")
+  log "round $r: agent ${as[-1]}, standalone ${ss[-1]} Gbit/s"
+done
+agent=$(median "${as[@]}") standalone=$(median "${ss[@]}")
+wg_down
+for n in t1 t2; do agent_stop "$n" "$W"; done
 debian="" debian_v=""
 if command -v wireguard-go >/dev/null; then
   debian_v=$(wireguard-go --version 2>/dev/null | awk 'NR==1 {print $2}')
-  standalone "$(command -v wireguard-go)" > "$W/debian"
-  debian="$(sed -n 1p "$W/debian") Gbit/s  ($debian_v, for reference; wg1: $(sed -n 2p "$W/debian"))"
+  wg_up "$(command -v wireguard-go)"
+  debian_offloads=$(offloads t1 wg1)
+  debian="$(iperf t1 10.99.0.2 10.99.0.1) Gbit/s  ($debian_v, for reference; wg1: $debian_offloads)"
+  wg_down
 fi
 
 ratio=$(awk -v a="$agent" -v s="$standalone" 'BEGIN{printf "%.2f", a/s}')
 echo "bare veth:               $bare Gbit/s"
-echo "kgctl agent (userspace): $agent Gbit/s  (kilo0: $agent_offloads)"
-echo "standalone wireguard-go: $standalone Gbit/s  ($WGV, the agent's version; wg1: $standalone_offloads)"
+echo "kgctl agent (userspace): $agent Gbit/s, median of ${as[*]}  (kilo0: $agent_offloads)"
+echo "standalone wireguard-go: $standalone Gbit/s, median of ${ss[*]}  ($WGV, the agent's version; wg1: $standalone_offloads)"
 [ -n "$debian" ] && echo "machine's wireguard-go:  $debian"
 echo "ratio agent/standalone:  $ratio (goal >= 0.95)"
 echo "agent MTU $mtu: DF probe IPv4 $df4; IPv6 $df6"
