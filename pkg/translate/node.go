@@ -10,6 +10,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/kgctl/kgctl/pkg/health"
 	"github.com/kgctl/kgctl/pkg/topology"
 	"github.com/kgctl/kgctl/pkg/wireguard"
 )
@@ -73,7 +74,12 @@ func Node(n *corev1.Node, opts NodeOptions) (topology.Node, topology.Problems, b
 		}
 	}
 	if v, set := a[LeaderKey]; set {
-		out.Leader = !strings.EqualFold(strings.TrimSpace(v), "false")
+		// Kilo counts the annotation's presence, whatever its value: a
+		// cluster switching from Kilo keeps its leaders.
+		out.Leader = true
+		if strings.EqualFold(strings.TrimSpace(v), "false") {
+			p.add(topology.Warning, LeaderKey, v, "any value asks to lead, as in Kilo; remove the annotation for this node not to ask")
+		}
 	}
 	for i, s := range splitList(a[AllowedLocationIPsKey]) {
 		if i == MaxAllowedLocationIPs {
@@ -103,8 +109,35 @@ func Node(n *corev1.Node, opts NodeOptions) (topology.Node, topology.Problems, b
 		}
 		out.Granularity = g
 	}
+	if v := a[StatusKey]; v != "" {
+		d, err := Demoted(v)
+		if err != nil {
+			p.add(topology.Warning, StatusKey, v, err.Error()+"; the node is not taken as demoted")
+		}
+		out.Demoted = d
+	}
 	out.DiscoveredEndpoints = discovered(p, a[DiscoveredEndpointsKey])
+	out.Ready = Ready(n)
 	return out, p.list, ok
+}
+
+// Demoted reads the "demoted" field of a status annotation (pkg/health):
+// when the node's agent gave up leading its location; zero if it did
+// not. Only a status that has the field is decoded (the rest of the
+// status is kgctl status's business): an error means the value names
+// the field but does not decode.
+func Demoted(status string) (time.Time, error) {
+	if !strings.Contains(status, `"demoted"`) {
+		return time.Time{}, nil
+	}
+	s, err := health.Decode(status)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("demoted: %w", err)
+	}
+	if s.Demoted == 0 {
+		return time.Time{}, nil
+	}
+	return time.Unix(s.Demoted, 0), nil
 }
 
 // endpoint reads force-endpoint, falling back to the published endpoint.

@@ -132,12 +132,14 @@ func TestNodeAnnotations(t *testing.T) {
 			labels: map[string]string{"example.com/site": "lab"}, ann: map[string]string{LocationKey: "home"},
 			want: func(n *topology.Node) { n.Location = "home" }},
 
-		// leader: any value but "false" asks to lead (Kilo: presence).
+		// leader: any value asks to lead (Kilo: presence); "false" warns.
 		{name: "leader empty", ann: map[string]string{LeaderKey: ""}, want: func(n *topology.Node) { n.Leader = true }},
 		{name: "leader true", ann: map[string]string{LeaderKey: "true"}, want: func(n *topology.Node) { n.Leader = true }},
 		{name: "leader any text", ann: map[string]string{LeaderKey: "yes please"}, want: func(n *topology.Node) { n.Leader = true }},
-		{name: "leader false", ann: map[string]string{LeaderKey: "false"}},
-		{name: "leader FALSE with spaces", ann: map[string]string{LeaderKey: " FALSE "}},
+		{name: "leader false", ann: map[string]string{LeaderKey: "false"}, want: func(n *topology.Node) { n.Leader = true },
+			problems: []topology.Problem{nodeProblem(topology.Warning, LeaderKey, "false")}},
+		{name: "leader FALSE with spaces", ann: map[string]string{LeaderKey: " FALSE "}, want: func(n *topology.Node) { n.Leader = true },
+			problems: []topology.Problem{nodeProblem(topology.Warning, LeaderKey, " FALSE ")}},
 
 		// force-endpoint and endpoint
 		{name: "force-endpoint IPv4", ann: map[string]string{ForceEndpointKey: "55.55.55.55:51820"},

@@ -68,16 +68,17 @@ func TestNode(t *testing.T) {
 				t.Errorf("location %q", n.Location)
 			}
 		}},
-		{name: "leader annotation, any value but false", ann: ready(map[string]string{LeaderKey: ""}), check: func(t *testing.T, n topology.Node) {
+		{name: "leader annotation, any value", ann: ready(map[string]string{LeaderKey: ""}), check: func(t *testing.T, n topology.Node) {
 			if !n.Leader {
 				t.Error("not leader")
 			}
 		}},
+		// Kilo: the annotation's presence asks, "false" too (a warning).
 		{name: "leader false", ann: ready(map[string]string{LeaderKey: " False "}), check: func(t *testing.T, n topology.Node) {
-			if n.Leader {
-				t.Error("leader")
+			if !n.Leader {
+				t.Error("not leader")
 			}
-		}},
+		}, problems: []string{"warning kilo.squat.ai/leader  False "}},
 		{name: "force-endpoint IPv6", ann: ready(map[string]string{ForceEndpointKey: "[2001:db8::7]:51821"}), check: func(t *testing.T, n topology.Node) {
 			if n.Endpoint.String() != "[2001:db8::7]:51821" {
 				t.Errorf("endpoint %s", n.Endpoint)
