@@ -76,13 +76,17 @@ type Options struct {
 	Data      Host
 	// ResyncPeriod re-applies everything and refreshes last-seen.
 	ResyncPeriod time.Duration
+	// HeartbeatInterval is how often last-seen is refreshed when no
+	// reader needs it every resync (see HeartbeatNeeded); at most
+	// ResyncPeriod means every resync, as Kilo.
+	HeartbeatInterval time.Duration
 	// Debounce coalesces bursts of cluster events into one reconcile.
 	Debounce time.Duration
-	// LastSeen gives each node's liveness from the agent's own
+	// Liveness gives each node's liveness from the agent's own
 	// observations (a liveness.Tracker fed by the watch); nil trusts the
-	// annotation against Now, which a frozen cache or a skewed clock
-	// fools.
-	LastSeen func(node string, annotated time.Time) time.Time
+	// annotation and the Ready condition's time against Now, which a
+	// frozen cache or a skewed clock fools.
+	Liveness Liveness
 	Now      func() time.Time
 	Logger   *slog.Logger
 	Metrics  *Metrics
@@ -94,6 +98,8 @@ type Options struct {
 	// routes converged: a restarted agent restores it before it has
 	// listed the cluster (see laststate). It should write only on change.
 	Saved func(State) error
+	// Probe drives the probes and leader failover (probe.go, failover.go).
+	Probe ProbeOptions
 }
 
 // Agent reconciles one node.
@@ -111,6 +117,19 @@ type Agent struct {
 	parts  partReporter
 	// health is the tunnels' status, published on change (health.go).
 	health healthReport
+	// builds keeps the last mesh and skips the engine when its inputs
+	// did not change (buildcache.go).
+	builds buildCache
+	// heartbeat is how often last-seen is written now, and why.
+	heartbeat heartbeatMode
+	// mesh, view and names are the last reconcile's, for the probe tick.
+	mesh  *topology.Mesh
+	view  topology.NodeView
+	names map[string]string
+	// failover is the demoted flag (failover.go).
+	failover     failoverState
+	lastNoDemote string
+	probeFailed  bool
 }
 
 // New checks the options; it touches nothing.
@@ -139,6 +158,9 @@ func New(o Options) (*Agent, error) {
 	if o.Metrics == nil {
 		o.Metrics = NewMetrics()
 	}
+	if o.Probe.Interval > 0 && o.Probe.Timeout <= 0 {
+		o.Probe.Timeout = 5 * o.Probe.Interval
+	}
 	// Deriving the public key is a scalar multiplication: once, not per reconcile.
 	return &Agent{o: o, publicKey: o.Self.PrivateKey.PublicKey()}, nil
 }
@@ -150,6 +172,20 @@ func (a *Agent) Run(ctx context.Context) error {
 	resync := time.NewTicker(a.o.ResyncPeriod)
 	defer resync.Stop()
 	var debounce <-chan time.Time
+	var probe <-chan time.Time
+	if a.o.Probe.Interval > 0 {
+		if a.o.Probe.Prober == nil {
+			p, err := NewUDPProber()
+			if err != nil {
+				return fmt.Errorf("probe socket: %w", err)
+			}
+			defer p.Close()
+			a.o.Probe.Prober = p
+		}
+		t := time.NewTicker(a.o.Probe.Interval)
+		defer t.Stop()
+		probe = t.C
+	}
 	reconcile := func(why string) {
 		if err := a.Reconcile(ctx); err != nil && ctx.Err() == nil {
 			a.o.Logger.Error("reconcile failed", "trigger", why, "err", err)
@@ -169,6 +205,8 @@ func (a *Agent) Run(ctx context.Context) error {
 			reconcile("change")
 		case <-resync.C:
 			reconcile("resync")
+		case <-probe:
+			a.probeTick(ctx)
 		}
 	}
 }
@@ -187,23 +225,31 @@ func (a *Agent) Reconcile(ctx context.Context) (err error) {
 	current := objs.Nodes[i].Annotations
 	settings := a.o.Settings
 	settings.Now = start
+	a.decideHeartbeat(objs.Nodes, start)
+	a.loadFailover(current)
+	a.renderStatus()
 
 	// Build with our own annotations as we are about to publish them, so
 	// the first reconcile does not wait for the patch's round trip.
 	pub := a.published(start)
 	objs.Nodes = slices.Clone(objs.Nodes)
-	objs.Nodes[i] = withAnnotations(objs.Nodes[i], AnnotationPatch(current, pub))
-	m, problems, err := source.Build(objs, source.Options{Settings: settings, Node: a.o.Node, LastSeen: a.o.LastSeen})
+	objs.Nodes[i] = withAnnotations(objs.Nodes[i], a.statusOverlay(current, AnnotationPatch(current, pub)))
+	m, problems, err := a.builds.build(objs, source.Options{Settings: settings, Node: a.o.Node, Liveness: a.adjustLiveness()})
 	if err != nil {
 		return err
 	}
 	a.reportOwnProblems(problems)
 	a.o.Metrics.meshed(m)
 	view, ok := m.NodeView(a.o.Self.Name)
+	if m != a.mesh || a.names == nil {
+		a.names = peerNames(m)
+	}
+	a.mesh, a.view = m, view
 	var errs PartErrors
 	if ok {
+		a.clearIfLeading(view)
 		pub.WireGuardIP = view.WireGuardIP
-		res := a.apply(ctx, desiredFor(m, view, a.o.Self.PrivateKey, a.o.Host))
+		res := a.apply(ctx, a.builds.desiredState(m, view, a.o.Self.PrivateKey, a.o.Host))
 		a.o.Metrics.applied(res, view.Leader, len(view.WireGuard.Peers))
 		if res.Writes() > 0 {
 			a.o.Logger.Info("applied", "wireguard", res.WireGuardWrites, "routes", res.RouteWrites, "iptables", res.IPTablesWrites, "peers", len(view.WireGuard.Peers), "leader", view.Leader)
@@ -268,7 +314,9 @@ func (a *Agent) published(now time.Time) Published {
 		Granularity: a.o.Settings.Granularity,
 		Discovered:  discovered,
 		Now:         now,
-		Refresh:     a.o.ResyncPeriod / 2,
+		Refresh:     a.heartbeatRefresh(),
+		// The kgctl marker, and what its readers may expect.
+		HeartbeatInterval: max(a.o.HeartbeatInterval, a.o.ResyncPeriod),
 	}
 }
 

@@ -26,7 +26,9 @@ func (nopHost) Discovered(time.Duration, time.Time) (map[string]netip.AddrPort, 
 }
 
 // BenchmarkReconcile is one agent's reconcile in a cluster of n nodes over
-// 100 locations: read the cache, build the mesh, compute the host state.
+// 100 locations with nothing changed (a resync): read the cache, find the
+// inputs unchanged (buildcache.go), compute the host state. The rebuild
+// case is the same with a node's location moving every time.
 func BenchmarkReconcile(b *testing.B) {
 	now := time.Unix(1_800_000_000, 0)
 	for _, n := range []int{1_000, 10_000} {
@@ -39,6 +41,11 @@ func BenchmarkReconcile(b *testing.B) {
 				translate.InternalIPKey: internal + "/16", translate.LastSeenKey: strconv.FormatInt(now.Unix(), 10),
 				translate.GranularityKey: "location",
 			}))
+		}
+		// Informer objects have a resource version (the translation
+		// memo keys on it).
+		for i, n := range c.nodes {
+			n.ResourceVersion = strconv.Itoa(i + 1)
 		}
 		self := c.nodes[0].Name
 		a, err := New(Options{
@@ -56,6 +63,19 @@ func BenchmarkReconcile(b *testing.B) {
 		b.Run(fmt.Sprintf("nodes=%d", n), func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
+				if err := a.Reconcile(context.Background()); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(fmt.Sprintf("nodes=%d/rebuild", n), func(b *testing.B) {
+			b.ReportAllocs()
+			moved, version := n/2, 0
+			for b.Loop() {
+				version++
+				c.nodes[moved] = c.nodes[moved].DeepCopy()
+				c.nodes[moved].Labels[translate.DefaultTopologyLabel] = fmt.Sprintf("loc-%03d", version%100)
+				c.nodes[moved].ResourceVersion = fmt.Sprintf("%d-%d", moved, version)
 				if err := a.Reconcile(context.Background()); err != nil {
 					b.Fatal(err)
 				}

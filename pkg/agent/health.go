@@ -14,43 +14,83 @@ type PeerSampler interface {
 	Samples() ([]health.Sample, error)
 }
 
-// healthReport turns a sample per reconcile into the node's status
+// healthReport turns samples of the device into the node's status
 // annotation (health.Key) and the per-peer metrics. The status is
 // written only when its value changes: a resync with every tunnel in the
-// same state writes nothing.
+// same state writes nothing. With probes (Options.Probe) the
+// device is sampled on every probe tick; without, once per reconcile.
 type healthReport struct {
 	tracker health.Tracker
 	samples int
 	applied string // hash of the last WireGuard config applied without error
+	states  map[string]health.State
 	value   string // the encoded status; "" until the tracker has held
 }
 
-// sampleHealth samples the device once and updates the status value and
-// the per-peer metrics. view is this node's view of m; applied says
-// whether its WireGuard config was applied without an error.
+// sampleHealth is the reconcile's part: it records the applied hash,
+// samples the device unless the probe tick does, and renders the status.
+// view is this node's view of m; applied says whether its WireGuard
+// config was applied without an error.
 func (a *Agent) sampleHealth(m *topology.Mesh, view topology.NodeView, applied bool, now time.Time) {
-	h := &a.health
 	if applied {
-		h.applied = health.Hash(view.WireGuard)
+		a.health.applied = health.Hash(view.WireGuard)
 	}
+	if a.o.Probe.Interval <= 0 {
+		a.observeTunnels(nil, now)
+	}
+	a.renderStatus()
+}
+
+// observeTunnels samples the device once: the tracker's states (the
+// probed peers by received bytes) and the per-peer metrics. It reports
+// whether the device could be sampled.
+func (a *Agent) observeTunnels(probed map[string]bool, now time.Time) bool {
+	h := &a.health
 	ps, ok := a.o.Data.(PeerSampler)
 	if !ok {
-		return
+		return false
 	}
 	samples, err := ps.Samples()
 	if err != nil {
 		a.o.Logger.Warn("reading WireGuard peers for the status", "err", err)
-		return
+		return false
 	}
-	names := peerNames(m)
-	states := h.tracker.Observe(now, samples)
-	a.o.Metrics.Tunnels.set(samples, states, names)
+	h.states = h.tracker.ObserveProbed(now, samples, probed, a.o.Probe.Timeout)
+	a.o.Metrics.Tunnels.set(samples, h.states, a.names)
+	h.samples++
+	return true
+}
+
+// renderStatus encodes the status from the last states, the applied hash
+// and the demoted flag.
+func (a *Agent) renderStatus() {
+	h := &a.health
 	// Before Hold samples every state is still unreported: publishing
 	// then would write "0 up" after every restart, then the real value.
-	if h.samples++; h.samples < health.Hold {
+	if h.samples < health.Hold {
 		return
 	}
-	h.value = health.Encode(health.Summarize(states, names, h.applied))
+	s := health.Summarize(h.states, a.names, h.applied)
+	if d := a.failover.demoted; !d.IsZero() {
+		s.Demoted = d.Unix()
+	}
+	h.value = health.Encode(s)
+}
+
+// statusOverlay adds the status about to be published to the node's
+// annotations as the mesh is built from them, so a demotion takes effect
+// in the same reconcile that publishes it.
+func (a *Agent) statusOverlay(current map[string]string, patch map[string]*string) map[string]*string {
+	v := a.health.value
+	if v == "" || current[health.Key] == v {
+		return patch
+	}
+	out := make(map[string]*string, len(patch)+1)
+	for k, p := range patch {
+		out[k] = p
+	}
+	out[health.Key] = &v
+	return out
 }
 
 // statusPatch adds the status to patch when it differs from the Node's.

@@ -5,10 +5,12 @@ import (
 	"errors"
 	"net/netip"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kgctl/kgctl/pkg/liveness"
 	"github.com/kgctl/kgctl/pkg/topology"
@@ -39,7 +41,7 @@ func (w *watchedCluster) Annotate(ctx context.Context, node string, a map[string
 
 func (w *watchedCluster) observeAll() {
 	for _, n := range w.nodes {
-		w.tr.Observe(n.Name, n.Annotations[translate.LastSeenKey])
+		w.tr.Observe(n.Name, n.Annotations[translate.LastSeenKey], translate.Ready(n))
 	}
 }
 
@@ -124,7 +126,7 @@ func TestLivenessOutageAndSkew(t *testing.T) {
 				Self: Self{Name: "a", PrivateKey: wireguard.Key{0, 1}, InternalIP: netip.MustParsePrefix("10.0.0.1/24"),
 					Endpoint: wireguard.Endpoint{Addr: netip.MustParseAddr("198.51.100.1"), Port: 51820}},
 				Settings: settings, Cluster: w, Publisher: w, Data: h,
-				ResyncPeriod: 10 * time.Second, Now: clock, LastSeen: tr.LastSeen,
+				ResyncPeriod: 10 * time.Second, Now: clock, Liveness: tr,
 			})
 			if err != nil {
 				t.Fatal(err)
@@ -150,5 +152,180 @@ func TestLivenessOutageAndSkew(t *testing.T) {
 				t.Errorf("%d WireGuard peers at the end, want %d", got, tc.wantPeers)
 			}
 		})
+	}
+}
+
+// readyNode is a kubelet node running a kgctl agent: Ready since a day,
+// with the kgctl marker.
+func readyNode(n *corev1.Node, status corev1.ConditionStatus, since time.Time) *corev1.Node {
+	n = n.DeepCopy()
+	n.Annotations[translate.HeartbeatIntervalKey] = "600"
+	n.Status.Conditions = []corev1.NodeCondition{{Type: corev1.NodeReady, Status: status, LastTransitionTime: metav1.NewTime(since)}}
+	return n
+}
+
+// TestHeartbeatInterval: an agent writes last-seen every resync only
+// while a reader needs it, else every --heartbeat-interval.
+func TestHeartbeatInterval(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	day := now.Add(-24 * time.Hour)
+	self := func(s corev1.ConditionStatus) *corev1.Node {
+		return readyNode(node("a", "east", "", "10.2.0.0/24", map[string]string{}), s, day)
+	}
+	b := remoteNode("b", "west", "10.2.1.0/24", wireguard.Key{0, 2}, "198.51.100.2:51820", now)
+	for _, tc := range []struct {
+		name  string
+		nodes []*corev1.Node
+		// writes of last-seen in an hour of 30-second resyncs.
+		min, max int
+		why      string
+	}{
+		{"all Ready kgctl nodes", []*corev1.Node{self("True"), readyNode(b, "True", day)}, 6, 7, "no reader"},
+		{"a Kilo agent (no marker)", []*corev1.Node{self("True"), func() *corev1.Node {
+			n := readyNode(b, "True", day)
+			delete(n.Annotations, translate.HeartbeatIntervalKey)
+			return n
+		}()}, 119, 121, "Kilo"},
+		{"a node without a Ready condition", []*corev1.Node{self("True"), func() *corev1.Node {
+			n := readyNode(b, "True", day)
+			n.Status.Conditions = nil
+			return n
+		}()}, 119, 121, "no Ready condition"},
+		{"this node not Ready (kubelet down)", []*corev1.Node{self("Unknown"), readyNode(b, "True", day)}, 119, 121, "not Ready"},
+		{"this node without a Ready condition", []*corev1.Node{func() *corev1.Node {
+			n := self("True")
+			n.Status.Conditions = nil
+			return n
+		}(), readyNode(b, "True", day)}, 119, 121, "no Ready condition"},
+		{"a node without a key reads nothing", []*corev1.Node{self("True"), readyNode(b, "True", day),
+			node("c", "west", "", "10.2.2.0/24", map[string]string{})}, 6, 7, "no reader"},
+		{"a Kilo node gone for a day reads nothing", []*corev1.Node{self("True"), readyNode(b, "True", day),
+			remoteNode("c", "south", "10.2.2.0/24", wireguard.Key{0, 3}, "198.51.100.3:51820", day)}, 6, 7, "no reader"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			clock := func() time.Time { return now }
+			tr := liveness.New(liveness.Options{Self: "a", StaleAfter: time.Minute, EchoGap: 75 * time.Second, Now: clock})
+			w := &watchedCluster{tr: tr}
+			for _, n := range tc.nodes {
+				w.nodes = append(w.nodes, n.DeepCopy())
+			}
+			w.observeAll()
+			h := &fakeHost{}
+			a, err := New(Options{
+				Self: Self{Name: "a", PrivateKey: wireguard.Key{0, 1}, InternalIP: netip.MustParsePrefix("10.0.0.1/24"),
+					Endpoint: wireguard.Endpoint{Addr: netip.MustParseAddr("198.51.100.1"), Port: 51820}},
+				Settings: topology.DefaultSettings(), Cluster: w, Publisher: w, Data: h,
+				ResyncPeriod: 30 * time.Second, HeartbeatInterval: 10 * time.Minute, Now: clock, Liveness: tr,
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := a.Reconcile(context.Background()); err != nil { // start: publishes everything
+				t.Fatal(err)
+			}
+			start := len(w.patches)
+			for range 120 {
+				now = now.Add(30 * time.Second)
+				w.heartbeat("b", now) // as a Kilo agent does; kgctl's would less often
+				if err := a.Reconcile(context.Background()); err != nil {
+					t.Fatal(err)
+				}
+			}
+			writes := 0
+			for _, p := range w.patches[start:] {
+				if _, ok := p[translate.LastSeenKey]; ok {
+					writes++
+				}
+			}
+			if writes < tc.min || writes > tc.max {
+				t.Errorf("%d last-seen writes in an hour, want %d-%d", writes, tc.min, tc.max)
+			}
+			if !strings.Contains(a.heartbeat.reason, tc.why) {
+				t.Errorf("heartbeat reason %q, want it to say %q", a.heartbeat.reason, tc.why)
+			}
+			if got := w.nodes[0].Annotations[translate.HeartbeatIntervalKey]; got != "600" {
+				t.Errorf("published %s = %q, want 600", translate.HeartbeatIntervalKey, got)
+			}
+			if got := len(h.applied[len(h.applied)-1].WireGuard.Peers); got != 1 {
+				t.Errorf("%d WireGuard peers at the end, want 1 (b)", got)
+			}
+			if got := tr.Status().Outages; got != 0 {
+				t.Errorf("%d outages counted", got)
+			}
+		})
+	}
+}
+
+// TestLivenessReady: through the agent, nodes with a Ready condition stay
+// in the mesh with a last-seen ten minutes old; a node that turns Unknown
+// and whose agent is gone leaves after the limit; one whose agent still
+// heartbeats (kubelet down) stays.
+func TestLivenessReady(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	day := now.Add(-24 * time.Hour)
+	clock := func() time.Time { return now }
+	tr := liveness.New(liveness.Options{Self: "a", StaleAfter: time.Minute, EchoGap: 75 * time.Second, Now: clock})
+	w := &watchedCluster{tr: tr}
+	w.nodes = []*corev1.Node{
+		readyNode(node("a", "east", "", "10.2.0.0/24", map[string]string{}), "True", day),
+		readyNode(remoteNode("b", "west", "10.2.1.0/24", wireguard.Key{0, 2}, "198.51.100.2:51820", now), "True", day),
+		readyNode(remoteNode("c", "south", "10.2.2.0/24", wireguard.Key{0, 3}, "198.51.100.3:51820", now), "True", day),
+	}
+	w.observeAll()
+	h := &fakeHost{}
+	a, err := New(Options{
+		Self: Self{Name: "a", PrivateKey: wireguard.Key{0, 1}, InternalIP: netip.MustParsePrefix("10.0.0.1/24"),
+			Endpoint: wireguard.Endpoint{Addr: netip.MustParseAddr("198.51.100.1"), Port: 51820}},
+		Settings: topology.DefaultSettings(), Cluster: w, Publisher: w, Data: h,
+		ResyncPeriod: 30 * time.Second, HeartbeatInterval: 10 * time.Minute, Now: clock, Liveness: tr,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	peers := func() int { return len(h.applied[len(h.applied)-1].WireGuard.Peers) }
+	setReady := func(name string, s corev1.ConditionStatus) {
+		for i, n := range w.nodes {
+			if n.Name == name {
+				n = n.DeepCopy()
+				n.Status.Conditions[0].Status, n.Status.Conditions[0].LastTransitionTime = s, metav1.NewTime(now)
+				w.nodes[i] = n
+			}
+		}
+		w.observeAll()
+	}
+	// run reconciles every resync for d; beating nodes heartbeat each time.
+	run := func(d time.Duration, beating ...string) {
+		for end := now.Add(d); now.Before(end); {
+			now = now.Add(30 * time.Second)
+			for _, n := range beating {
+				w.heartbeat(n, now)
+			}
+			if err := a.Reconcile(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	run(30 * time.Minute) // nobody else heartbeats: Ready decides
+	if got := peers(); got != 2 {
+		t.Fatalf("%d peers after 30 minutes of Ready nodes without heartbeats, want 2", got)
+	}
+	setReady("c", "Unknown") // c's kubelet and agent are gone
+	run(time.Minute)
+	if got := peers(); got != 2 {
+		t.Fatalf("%d peers a minute after c turned Unknown, want still 2", got)
+	}
+	run(time.Minute)
+	if got := peers(); got != 1 {
+		t.Fatalf("%d peers two minutes after c turned Unknown, want 1", got)
+	}
+	setReady("b", "False") // b's kubelet is down, its agent heartbeats every resync
+	run(5*time.Minute, "b")
+	if got := peers(); got != 1 {
+		t.Fatalf("%d peers with b not Ready but heartbeating, want 1 (b)", got)
+	}
+	setReady("c", "True")
+	run(30 * time.Second)
+	if got := peers(); got != 2 {
+		t.Fatalf("%d peers after c is Ready again, want 2", got)
 	}
 }

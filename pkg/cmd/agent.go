@@ -69,6 +69,9 @@ type AgentOptions struct {
 	Tunnel         string
 	MeshTable      int
 	NoIPTables     bool
+	// HeartbeatInterval: last-seen refreshed this often when no reader
+	// needs it every resync (docs/liveness.md).
+	HeartbeatInterval time.Duration
 	// Kilo's kg flags with Kilo's meaning.
 	PrioritisePrivate bool
 	CleanUpIface      bool
@@ -80,6 +83,10 @@ type AgentOptions struct {
 	// ClockOffset shifts the agent's clock (tests of clock skew between
 	// nodes sharing one kernel clock); hidden.
 	ClockOffset time.Duration
+	// ProbeInterval and ProbeTimeout drive leader failover on a dead
+	// data path (docs/failover.md).
+	ProbeInterval time.Duration
+	ProbeTimeout  time.Duration
 
 	root     *Root
 	settings topology.Settings
@@ -128,6 +135,7 @@ module it runs WireGuard in-process (--wireguard=auto|userspace).`,
 	f.StringVar(&o.CNIPath, "cni-path", "/etc/cni/net.d/10-kilo.conflist", "where to write the CNI configuration")
 	f.StringVar(&o.MTU, "mtu", "auto", `MTU of the WireGuard interface, or "auto" (private interface's MTU minus 80)`)
 	f.DurationVar(&o.ResyncPeriod, "resync-period", 30*time.Second, "how often to re-apply everything and refresh last-seen")
+	f.DurationVar(&o.HeartbeatInterval, "heartbeat-interval", 10*time.Minute, "how often to refresh last-seen when no reader needs it every resync (no Kilo agent in the cluster, every node has a Ready condition); at most --resync-period: every resync, as Kilo")
 	f.StringVar(&o.Listen, "listen", ":1107", "address for /metrics, /health and /graph (empty disables)")
 	f.BoolVar(&o.CleanUp, "clean-up", false, "on shutdown, remove everything the agent created (for removing the node; a plain restart keeps the data plane)")
 	f.BoolVar(&o.CreateIface, "create-interface", true, "create the WireGuard interface if it does not exist")
@@ -148,8 +156,10 @@ module it runs WireGuard in-process (--wireguard=auto|userspace).`,
 	f.BoolVar(&o.PrioritisePrivate, "prioritise-private-addresses", false, "publish the internal IP as the node's endpoint even when it has a public one (Kilo's kg flag)")
 	f.BoolVar(&o.CleanUpIface, "clean-up-interface", false, "on shutdown, delete the WireGuard interface (also done by --clean-up; Kilo's kg flag)")
 	f.StringVar(&o.Master, "master", "", "address of the Kubernetes API server, overriding the kubeconfig's (Kilo's kg flag; same as --server)")
-	f.Uint32Var(&o.WireGuardMark, "wireguard-mark", DefaultWireGuardMark, "firewall mark on WireGuard's own packets (0x1000 by default; kube-proxy uses 0x4000 and 0x8000): a rule sends them to the main table so they never take the mesh's routes; 0 disables")
+	f.Var(newHexUint32(&o.WireGuardMark, DefaultWireGuardMark), "wireguard-mark", "firewall mark on WireGuard's own packets (kube-proxy uses 0x4000 and 0x8000): a rule sends them to the main table so they never take the mesh's routes; 0 disables")
 	f.StringVar(&o.Compatibility, "compatibility", "", "run on top of another cluster network (add-on mode): flannel")
+	f.DurationVar(&o.ProbeInterval, "probe-interval", 2*time.Second, "how often a leader probes the other locations' leaders through WireGuard and samples its tunnels (0 disables probes and leader failover)")
+	f.DurationVar(&o.ProbeTimeout, "probe-timeout", 10*time.Second, "a probed tunnel that received nothing for this long is down; a leader that received nothing from any other leader for this long gives up leading when another leader confirms (docs/failover.md)")
 	f.DurationVar(&o.ClockOffset, "debug-clock-offset", 0, "shift the agent's clock (for testing clock skew)")
 	_ = f.MarkHidden("debug-clock-offset")
 	return cmd
@@ -204,6 +214,15 @@ func (o *AgentOptions) Complete() error {
 	if o.ResyncPeriod < time.Second {
 		return fmt.Errorf("--resync-period: %s is too short (at least 1s)", o.ResyncPeriod)
 	}
+	if o.HeartbeatInterval < 0 {
+		return fmt.Errorf("--heartbeat-interval: %s is negative", o.HeartbeatInterval)
+	}
+	if o.ProbeInterval != 0 && o.ProbeInterval < 100*time.Millisecond {
+		return fmt.Errorf("--probe-interval: %s: want 0 (off) or at least 100ms", o.ProbeInterval)
+	}
+	if o.ProbeInterval > 0 && o.ProbeTimeout < 2*o.ProbeInterval {
+		return fmt.Errorf("--probe-timeout: %s: want at least twice --probe-interval (%s)", o.ProbeTimeout, o.ProbeInterval)
+	}
 	return nil
 }
 
@@ -232,7 +251,7 @@ func (o *AgentOptions) Run(ctx context.Context) error {
 		endpoint.Addr = facts.PublicIP
 	}
 	if o.mtu == 0 {
-		o.mtu = autoMTU(facts.PrivateInterface)
+		o.mtu = detect.MTU(facts.PrivateInterface)
 	}
 	log.Info("host", "privateInterface", facts.PrivateInterface, "internalIP", facts.InternalIP, "endpoint", endpoint.String(), "mtu", o.mtu)
 
@@ -336,12 +355,15 @@ func (o *AgentOptions) Run(ctx context.Context) error {
 		Publisher:    source.NewPublisher(cs, "kgctl-agent"),
 		Data:         h,
 		ResyncPeriod: o.ResyncPeriod,
-		LastSeen:     alive.LastSeen,
+		Liveness:     alive,
 		Now:          now,
 		Logger:       log,
 		Metrics:      metrics,
 		WriteCNI:     o.cniWriter(),
 		Saved:        host.Saver(saved),
+		Probe:        agent.ProbeOptions{Interval: o.ProbeInterval, Timeout: o.ProbeTimeout},
+		// Rarely when nobody needs it: the watch then carries changes.
+		HeartbeatInterval: o.HeartbeatInterval,
 	})
 	if err != nil {
 		return err
@@ -381,18 +403,10 @@ func (o *AgentOptions) cniWriter() func([]netip.Prefix) error {
 	}
 }
 
-// autoMTU leaves room for WireGuard's overhead over IPv6 (80 bytes).
-func autoMTU(iface string) int {
-	if i, err := net.InterfaceByName(iface); err == nil && i.MTU > 1360 {
-		return i.MTU - 80
-	}
-	return 1420
-}
-
 // ipFamilies are the families iptables is managed for: IPv6 only where
 // the kernel has it, so a host with IPv6 disabled gets no error per resync.
 func ipFamilies() []iptables.Family {
-	if _, err := os.Stat("/proc/sys/net/ipv6"); err != nil {
+	if !detect.IPv6() {
 		return []iptables.Family{iptables.IPv4}
 	}
 	return []iptables.Family{iptables.IPv4, iptables.IPv6}

@@ -14,14 +14,25 @@
 //     alive gets a full grace period again, so nobody is dropped before
 //     its first heartbeat after the outage arrives.
 //
+// A node with a Ready condition (kubelet's, kept by the node lifecycle
+// controller) is judged by it instead: Ready is alive, whatever its
+// last-seen (kgctl agents refresh it rarely when nobody needs it); not
+// Ready is stale once this agent has seen it so for StaleAfter, on its
+// own clock, unless the node's agent still heartbeats meanwhile (kubelet
+// down, agent and tunnels up). The condition changes only on transitions,
+// so the watch carries changes, not time.
+//
 // It does not decide anything for read-only commands on files or a
-// one-shot list: those have no watch to observe and use the annotation.
+// one-shot list: those have no watch to observe and use the annotation
+// and the condition's lastTransitionTime.
 package liveness
 
 import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/kgctl/kgctl/pkg/topology"
 )
 
 // Options configure a Tracker.
@@ -33,6 +44,7 @@ type Options struct {
 	StaleAfter time.Duration
 	// EchoGap is the longest expected interval between two echoes (a few
 	// of the agent's own heartbeat periods); a longer gap was an outage.
+	// SetEchoGap changes it when the agent changes how often it writes.
 	EchoGap time.Duration
 	// SkewTolerance bounds how far another node's clock may be off: a node
 	// whose heartbeat, when first seen, is older than StaleAfter plus this
@@ -58,6 +70,10 @@ type Tracker struct {
 	// echo is when the agent's own heartbeat last came back; zero before
 	// the first. Ages are measured up to it, not up to Now.
 	echo time.Time
+	// nextGap, when set, is the echo gap for the next echo only: the one
+	// before SetEchoGap shortened it (the heartbeat written rarely until
+	// now may take that long once more).
+	nextGap time.Duration
 	// outages counts gaps longer than EchoGap, for metrics.
 	outages int
 }
@@ -70,6 +86,11 @@ type entry struct {
 	// dead marks a node judged stale before an outage, or first seen long
 	// dead: the grace period after a gap is for the living only.
 	dead bool
+	// ready is the Ready condition's status ("" none), readySince when
+	// this agent saw it change (or, first seen not Ready for long, the
+	// condition's lastTransitionTime).
+	ready      string
+	readySince time.Time
 }
 
 // New returns a Tracker; zero options get defaults (StaleAfter 1m, EchoGap
@@ -90,29 +111,66 @@ func New(o Options) *Tracker {
 	return &Tracker{o: o, nodes: map[string]*entry{}}
 }
 
-// Observe records a node's heartbeat value as the watch delivers it (on
-// every add and update, changed or not).
-func (t *Tracker) Observe(node, lastSeen string) {
+// SetEchoGap changes the longest expected interval between two echoes:
+// the agent calls it before it starts writing its heartbeat more or less
+// often (see agent.HeartbeatNeeded).
+func (t *Tracker) SetEchoGap(d time.Duration) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if d <= 0 || d == t.o.EchoGap {
+		return
+	}
+	if d < t.o.EchoGap {
+		t.nextGap = max(t.nextGap, t.o.EchoGap)
+	}
+	t.o.EchoGap = d
+}
+
+// Observe records a node's heartbeat value and Ready condition as the
+// watch delivers them (on every add and update, changed or not). It
+// reports whether the node's liveness changed with them (a stale node
+// heartbeats or is Ready again): the watch wakes the reconciler then,
+// and only then, for a heartbeat or a Ready change. A node turning stale
+// does so with time, not with an update: the next resync drops it.
+func (t *Tracker) Observe(node, lastSeen string, ready topology.Readiness) (changed bool) {
 	now := t.o.Now()
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	e, ok := t.nodes[node]
-	if ok && e.value == lastSeen {
-		return
+	if ok && node != t.o.Self {
+		was := t.stale(e, now)
+		defer func() { changed = was != t.stale(e, now) }()
 	}
 	if !ok {
-		e = &entry{}
+		e = &entry{value: lastSeen, seen: now, ready: ready.Status, readySince: now}
 		t.nodes[node] = e
+		if node != t.o.Self {
+			if at, long := t.longDead(lastSeen, now); long {
+				e.seen, e.dead = at, true
+			}
+			// Not Ready for long by the condition's own time (generously,
+			// as for last-seen): no grace period at every agent restart.
+			if ready.Status != "" && ready.Status != topology.ReadyTrue &&
+				now.Sub(ready.Since) > t.o.StaleAfter+t.o.SkewTolerance {
+				e.readySince = ready.Since
+			}
+		}
+		if node == t.o.Self && lastSeen != "" {
+			t.echoed(now)
+		}
+		return false
+	}
+	if e.ready != ready.Status {
+		e.ready, e.readySince = ready.Status, now
+	}
+	if e.value == lastSeen {
+		return false
 	}
 	e.value, e.seen, e.dead = lastSeen, now, false
-	if !ok && node != t.o.Self {
-		if at, long := t.longDead(lastSeen, now); long {
-			e.seen, e.dead = at, true
-		}
-	}
 	if node == t.o.Self && lastSeen != "" {
 		t.echoed(now)
 	}
+	return false
 }
 
 // longDead reports whether a heartbeat first seen is older, by the local
@@ -130,10 +188,13 @@ func (t *Tracker) longDead(v string, now time.Time) (time.Time, bool) {
 // (an outage, or this agent's own absence) it restarts every living
 // node's grace period: their heartbeats could not arrive meanwhile.
 func (t *Tracker) echoed(now time.Time) {
-	if !t.echo.IsZero() && now.Sub(t.echo) > t.o.EchoGap {
+	gap := max(t.o.EchoGap, t.nextGap)
+	t.nextGap = 0
+	if !t.echo.IsZero() && now.Sub(t.echo) > gap {
 		t.outages++
 		for name, e := range t.nodes {
-			if name == t.o.Self || e.dead {
+			// Nodes with a Ready condition do not age up to the echo.
+			if name == t.o.Self || e.dead || e.ready != "" {
 				continue
 			}
 			if t.echo.Sub(e.seen) > t.o.StaleAfter {
@@ -153,31 +214,48 @@ func (t *Tracker) Forget(node string) {
 	delete(t.nodes, node)
 }
 
-// LastSeen is the node's heartbeat time for the engine's readiness check
-// against Settings.Now = the local clock: now for a node alive by
-// observation, and the local time its heartbeat last changed for a stale
-// one (so the engine reports how long ago, on this node's clock). A node
-// never observed keeps the annotated time.
-func (t *Tracker) LastSeen(node string, annotated time.Time) time.Time {
+// Adjust replaces a node's liveness inputs (LastSeen, Ready) by this
+// agent's observations, for the engine's check against Settings.Now = the
+// local clock: a node alive by observation gets now; a stale one the
+// local times its heartbeat and its Ready condition last changed (so the
+// engine reports how long ago, on this node's clock). A node never
+// observed keeps what it is annotated with.
+func (t *Tracker) Adjust(n *topology.Node) {
 	now := t.o.Now()
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	e, ok := t.nodes[node]
-	switch {
-	case !ok || annotated.IsZero():
-		return annotated
-	case node == t.o.Self:
-		return now
-	case t.stale(e):
-		return e.seen
+	e, ok := t.nodes[n.Name]
+	if !ok {
+		return
 	}
-	return now
+	n.Ready.Status = e.ready
+	if n.Name == t.o.Self || !t.stale(e, now) {
+		n.LastSeen, n.Ready.Since = now, now
+		return
+	}
+	n.LastSeen, n.Ready.Since = e.seen, e.readySince
+	if e.value == "" {
+		n.LastSeen = time.Time{}
+	}
 }
 
-// stale: dead, or unchanged for longer than StaleAfter up to the latest
-// echo. Without an echo yet (the agent has just started) nobody ages.
-func (t *Tracker) stale(e *entry) bool {
-	return e.dead || (!t.echo.IsZero() && t.echo.Sub(e.seen) > t.o.StaleAfter)
+// stale decides a node other than this agent's own.
+//   - No Ready condition: its heartbeat stayed unchanged for longer than
+//     StaleAfter up to the latest echo (without an echo yet, the agent
+//     has just started, nobody ages).
+//   - Ready: never.
+//   - Not Ready: for longer than StaleAfter, and its heartbeat too, both
+//     on the local clock. Not up to the echo: a kgctl agent echoes only
+//     every --heartbeat-interval when nobody needs more, and a frozen
+//     cache cannot make a Ready node stale (see docs/liveness.md).
+func (t *Tracker) stale(e *entry, now time.Time) bool {
+	switch e.ready {
+	case "":
+		return e.dead || (!t.echo.IsZero() && t.echo.Sub(e.seen) > t.o.StaleAfter)
+	case topology.ReadyTrue:
+		return false
+	}
+	return now.Sub(e.readySince) > t.o.StaleAfter && (e.dead || e.value == "" || now.Sub(e.seen) > t.o.StaleAfter)
 }
 
 // Status is what the tracker knows, for metrics and logs.
@@ -201,7 +279,7 @@ func (t *Tracker) Status() Status {
 		s.EchoAge = now.Sub(t.echo)
 	}
 	for name, e := range t.nodes {
-		if name != t.o.Self && t.stale(e) {
+		if name != t.o.Self && t.stale(e, now) {
 			s.Stale++
 		}
 	}

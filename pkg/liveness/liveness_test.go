@@ -1,9 +1,13 @@
 package liveness
 
 import (
+	"net/netip"
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/kgctl/kgctl/pkg/topology"
+	"github.com/kgctl/kgctl/pkg/wireguard"
 )
 
 // clock is a fake agent clock.
@@ -45,7 +49,7 @@ func (s *sim) beat() {
 	}
 	for n, skew := range s.skew {
 		if !s.dead[n] {
-			s.tr.Observe(n, unix(s.c.t, skew))
+			s.tr.Observe(n, unix(s.c.t, skew), topology.Readiness{})
 		}
 	}
 }
@@ -59,9 +63,25 @@ func (s *sim) run(d time.Duration) {
 	}
 }
 
-func (s *sim) stale(n string) bool {
-	// The engine's check, with the agent's clock as Settings.Now.
-	return s.c.t.Sub(s.tr.LastSeen(n, s.c.t)) > time.Minute
+func (s *sim) stale(n string) bool { return engineStale(s.tr, s.c.t, n, s.c.t, topology.Readiness{}) }
+
+// engineStale is the engine's verdict, with the agent's clock as
+// Settings.Now, on a node annotated with lastSeen and ready after the
+// tracker adjusted it: whether it is left out of the mesh.
+func engineStale(tr *Tracker, now time.Time, name string, lastSeen time.Time, ready topology.Readiness) bool {
+	n := topology.Node{
+		Name: name, Key: wireguard.Key{1}, LastSeen: lastSeen, Ready: ready,
+		Endpoint: wireguard.Endpoint{Addr: netip.MustParseAddr("198.51.100.1"), Port: 51820},
+		PodCIDRs: []netip.Prefix{netip.MustParsePrefix("10.2.0.0/24")},
+	}
+	tr.Adjust(&n)
+	s := topology.DefaultSettings()
+	s.Now = now
+	m, err := topology.Build(topology.Cluster{Settings: s, Nodes: []topology.Node{n}})
+	if err != nil {
+		panic(err)
+	}
+	return len(m.Segments) == 0
 }
 
 func TestTracker(t *testing.T) {
@@ -104,7 +124,7 @@ func TestTracker(t *testing.T) {
 			s.down = true
 			s.run(3 * time.Minute)
 			s.down = false
-			s.tr.Observe("self", unix(s.c.t, 0)) // only our own write so far
+			s.tr.Observe("self", unix(s.c.t, 0), topology.Readiness{}) // only our own write so far
 			s.c.add(20 * time.Second)
 		},
 		want: map[string]bool{"a": false, "b": false},
@@ -170,22 +190,23 @@ func TestTracker(t *testing.T) {
 func TestTrackerFirstSight(t *testing.T) {
 	c := &clock{t: time.Unix(1_800_000_000, 0)}
 	tr := New(Options{Self: "self", StaleAfter: time.Minute, Now: c.now})
-	tr.Observe("self", unix(c.t, 0))
-	tr.Observe("recent", unix(c.t, -10*time.Minute)) // within the skew tolerance
-	tr.Observe("ancient", unix(c.t, -24*time.Hour))  // long dead
-	tr.Observe("never", "")                          // no heartbeat at all
-	stale := func(n string, annotated time.Time) bool { return c.t.Sub(tr.LastSeen(n, annotated)) > time.Minute }
+	none := topology.Readiness{}
+	tr.Observe("self", unix(c.t, 0), none)
+	tr.Observe("recent", unix(c.t, -10*time.Minute), none) // within the skew tolerance
+	tr.Observe("ancient", unix(c.t, -24*time.Hour), none)  // long dead
+	tr.Observe("never", "", none)                          // no heartbeat at all
+	stale := func(n string, annotated time.Time) bool { return engineStale(tr, c.t, n, annotated, none) }
 	if stale("recent", c.t.Add(-10*time.Minute)) {
 		t.Error("a node 10 minutes behind is stale at first sight")
 	}
 	if !stale("ancient", c.t.Add(-24*time.Hour)) {
 		t.Error("a node dead for a day is not stale at first sight")
 	}
-	if got := tr.LastSeen("never", time.Time{}); !got.IsZero() {
-		t.Errorf("a node without heartbeat got last-seen %v", got)
+	if !stale("never", time.Time{}) {
+		t.Error("a node without heartbeat is not stale")
 	}
 	// The dead one comes back: alive at once.
-	tr.Observe("ancient", unix(c.t, 0))
+	tr.Observe("ancient", unix(c.t, 0), none)
 	if stale("ancient", c.t) {
 		t.Error("a node that heartbeats again is still stale")
 	}
@@ -203,9 +224,11 @@ func TestTrackerNoEchoNoAging(t *testing.T) {
 	// its patches fail) ages nobody.
 	c := &clock{t: time.Unix(1_800_000_000, 0)}
 	tr := New(Options{Self: "self", StaleAfter: time.Minute, Now: c.now})
-	tr.Observe("a", unix(c.t, 0))
+	tr.Observe("a", unix(c.t, 0), topology.Readiness{})
 	c.add(time.Hour)
-	if got := tr.LastSeen("a", c.t.Add(-time.Hour)); got != c.t {
-		t.Errorf("LastSeen = %v, want now (%v)", got, c.t)
+	n := topology.Node{Name: "a", LastSeen: c.t.Add(-time.Hour)}
+	tr.Adjust(&n)
+	if n.LastSeen != c.t {
+		t.Errorf("LastSeen = %v, want now (%v)", n.LastSeen, c.t)
 	}
 }

@@ -3,7 +3,6 @@ package source
 import (
 	"slices"
 	"strings"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
 
@@ -25,11 +24,12 @@ type Objects struct {
 type Options struct {
 	Settings topology.Settings
 	Node     translate.NodeOptions
-	// LastSeen, when set, replaces each node's annotated last-seen before
-	// the engine's readiness check (an agent's liveness.Tracker: liveness
-	// from its own observations, on its own clock). Nil keeps the
-	// annotation, as read-only commands do.
-	LastSeen func(node string, annotated time.Time) time.Time
+	// Liveness, when set, replaces each node's annotated liveness inputs
+	// (LastSeen, Ready) before the engine's check (an agent's
+	// liveness.Tracker.Adjust: liveness from its own observations, on its
+	// own clock). Nil keeps the annotation and the condition's times, as
+	// read-only commands do.
+	Liveness func(n *topology.Node)
 }
 
 // Translate reads every object into the engine's input. Objects that
@@ -42,8 +42,8 @@ func Translate(objs Objects, opts Options) (topology.Cluster, topology.Problems)
 		tn, ps, ok := translate.Node(n, opts.Node)
 		problems = append(problems, ps...)
 		if ok {
-			if opts.LastSeen != nil {
-				tn.LastSeen = opts.LastSeen(tn.Name, tn.LastSeen)
+			if opts.Liveness != nil {
+				opts.Liveness(&tn)
 			}
 			c.Nodes = append(c.Nodes, tn)
 		}

@@ -74,6 +74,7 @@ func TestAgentPolicy(t *testing.T) {
 		"kilo.squat.ai/granularity":          ptr("location"),
 		"kilo.squat.ai/discovered-endpoints": ptr("{}"),
 		"kilo.squat.ai/status":               ptr("ok"),
+		"kilo.squat.ai/heartbeat-interval":   ptr("600"),
 	}
 	if err := p.Annotate(ctx, "node-a", published); err != nil {
 		t.Fatalf("publish on own node: %v", err)

@@ -21,6 +21,7 @@ import (
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/kgctl/kgctl/pkg/apis/kilo/v1alpha1"
+	"github.com/kgctl/kgctl/pkg/topology"
 	"github.com/kgctl/kgctl/pkg/translate"
 )
 
@@ -42,10 +43,13 @@ type Watcher struct {
 	observer NodeObserver
 }
 
-// NodeObserver sees every Node heartbeat the watch delivers, including
-// those that do not wake the reconciler (pkg/liveness.Tracker is one).
+// NodeObserver sees every Node heartbeat and Ready condition the watch
+// delivers, including those that do not wake the reconciler
+// (pkg/liveness.Tracker is one). Observe reports whether the node's
+// liveness changed with it: only then does a heartbeat or a Ready change
+// wake the reconciler.
 type NodeObserver interface {
-	Observe(node, lastSeen string)
+	Observe(node, lastSeen string, ready topology.Readiness) (changed bool)
 	Forget(node string)
 }
 
@@ -70,11 +74,15 @@ func NewWatcher(cs kubernetes.Interface, dc dynamic.Interface, disc discovery.Di
 	_, _ = w.nodes.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc: func(obj any) { w.observe(obj); w.notify() },
 		UpdateFunc: func(old, obj any) {
-			w.observe(obj)
+			changed := w.observe(obj)
 			// A heartbeat alone changes nothing in the mesh: waking every
 			// agent on every node's heartbeat would cost N reconciles per
 			// heartbeat period on each of N nodes (Kilo ignores them too).
-			if !heartbeatOnly(old, obj) {
+			// Nor does a Ready change, unless it changes the node's
+			// liveness now (a node dropped comes back): a node turning
+			// Unknown stays for the staleness limit, and the resync after
+			// that drops it. Without an observer, a Ready change wakes.
+			if changed || !heartbeatOnly(old, obj) || (w.observer == nil && readyChanged(old, obj)) {
 				w.notify()
 			}
 		},
@@ -132,10 +140,11 @@ func (w *Watcher) notify() {
 	}
 }
 
-func (w *Watcher) observe(obj any) {
+func (w *Watcher) observe(obj any) (changed bool) {
 	if n, ok := obj.(*corev1.Node); ok && w.observer != nil {
-		w.observer.Observe(n.Name, n.Annotations[translate.LastSeenKey])
+		return w.observer.Observe(n.Name, n.Annotations[translate.LastSeenKey], translate.Ready(n))
 	}
+	return false
 }
 
 func (w *Watcher) forget(obj any) {
@@ -152,7 +161,8 @@ func (w *Watcher) forget(obj any) {
 
 // heartbeatOnly reports whether two versions of a trimmed Node differ at
 // most in what agents report about themselves and the mesh does not read
-// (last-seen, the tunnel status) and in their resource version.
+// (last-seen, the tunnel status but its "demoted" field) and in their
+// resource version.
 func heartbeatOnly(oldObj, newObj any) bool {
 	o, ok1 := oldObj.(*corev1.Node)
 	n, ok2 := newObj.(*corev1.Node)
@@ -160,7 +170,27 @@ func heartbeatOnly(oldObj, newObj any) bool {
 		!slices.Equal(o.Spec.PodCIDRs, n.Spec.PodCIDRs) || !maps.Equal(o.Labels, n.Labels) {
 		return false
 	}
-	return equalExcept(o.Annotations, n.Annotations, translate.LastSeenKey, translate.StatusKey)
+	if !equalExcept(o.Annotations, n.Annotations, translate.LastSeenKey, translate.StatusKey) {
+		return false
+	}
+	// A node giving up leadership, or taking it back, moves its location's
+	// leader: every agent must hear of it (docs/failover.md).
+	od, _ := translate.Demoted(o.Annotations[translate.StatusKey])
+	nd, _ := translate.Demoted(n.Annotations[translate.StatusKey])
+	return od.Equal(nd)
+}
+
+// readyChanged reports whether two versions of a Node differ in their
+// Ready condition (status or transition time; kubelet's condition
+// heartbeats are trimmed away).
+func readyChanged(oldObj, newObj any) bool {
+	o, ok1 := oldObj.(*corev1.Node)
+	n, ok2 := newObj.(*corev1.Node)
+	if !ok1 || !ok2 {
+		return true
+	}
+	ro, rn := translate.Ready(o), translate.Ready(n)
+	return ro.Status != rn.Status || !ro.Since.Equal(rn.Since)
 }
 
 // equalExcept compares two maps ignoring some keys.
@@ -254,6 +284,14 @@ func trimNode(obj any) (any, error) {
 	}
 	out.Spec.PodCIDR = n.Spec.PodCIDR
 	out.Spec.PodCIDRs = n.Spec.PodCIDRs
+	// Of the status, only the Ready condition's status and transition
+	// time (liveness): not its heartbeat time, which kubelet moves every
+	// few minutes, nor the other conditions.
+	for _, c := range n.Status.Conditions {
+		if c.Type == corev1.NodeReady {
+			out.Status.Conditions = []corev1.NodeCondition{{Type: c.Type, Status: c.Status, LastTransitionTime: c.LastTransitionTime}}
+		}
+	}
 	return out, nil
 }
 

@@ -15,6 +15,7 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 
 	"github.com/kgctl/kgctl/pkg/apis/kilo/v1alpha1"
+	"github.com/kgctl/kgctl/pkg/topology"
 	"github.com/kgctl/kgctl/pkg/translate"
 )
 
@@ -26,11 +27,12 @@ type recorder struct {
 	observe int
 }
 
-func (r *recorder) Observe(node, lastSeen string) {
+func (r *recorder) Observe(node, lastSeen string, ready topology.Readiness) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.seen[node] = lastSeen
 	r.observe++
+	return false
 }
 
 func (r *recorder) Forget(node string) {

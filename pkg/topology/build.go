@@ -4,7 +4,9 @@ import (
 	"cmp"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/kgctl/kgctl/pkg/wireguard"
 )
@@ -70,8 +72,7 @@ func (m *Mesh) readyNodes(nodes []Node) []*Node {
 			m.problem(Error, "Node", n.Name, "spec.podCIDR", "", "no pod CIDR allocated; left out of the mesh")
 			continue
 		case m.stale(n):
-			m.problem(Error, "Node", n.Name, "kilo.squat.ai/last-seen", n.LastSeen.UTC().Format("2006-01-02T15:04:05Z"),
-				"agent last seen %s before now (limit %s); left out of the mesh", m.Settings.Now.Sub(n.LastSeen).Round(1e9), m.Settings.StaleAfter)
+			m.staleProblem(n)
 			continue
 		}
 		if n.Granularity != "" && n.Granularity != m.Settings.Granularity {
@@ -83,21 +84,76 @@ func (m *Mesh) readyNodes(nodes []Node) []*Node {
 	return ready
 }
 
+// stale decides liveness (see Settings.Now). A Ready node is alive
+// whatever its last-seen: kgctl agents refresh it rarely when nobody
+// needs it. A node not Ready is stale once it has been so for the limit,
+// unless its agent still checks in (kubelet down, agent and tunnels up:
+// its pods still run and are reachable).
 func (m *Mesh) stale(n *Node) bool {
 	s := m.Settings
 	if s.Now.IsZero() || s.StaleAfter <= 0 {
 		return false
 	}
-	return n.LastSeen.IsZero() || s.Now.Sub(n.LastSeen) > s.StaleAfter
+	seenStale := n.LastSeen.IsZero() || s.Now.Sub(n.LastSeen) > s.StaleAfter
+	switch n.Ready.Status {
+	case "":
+		return seenStale
+	case ReadyTrue:
+		return false
+	}
+	return seenStale && (n.Ready.Since.IsZero() || s.Now.Sub(n.Ready.Since) > s.StaleAfter)
+}
+
+// ReadyTrue is the Ready condition's status of a live node.
+const ReadyTrue = "True"
+
+func (m *Mesh) staleProblem(n *Node) {
+	s := m.Settings
+	ago := func(t time.Time) string {
+		if t.IsZero() {
+			return "never"
+		}
+		return s.Now.Sub(t).Round(time.Second).String() + " before now"
+	}
+	seen := ""
+	if !n.LastSeen.IsZero() {
+		seen = n.LastSeen.UTC().Format(time.RFC3339)
+	}
+	if n.Ready.Status == "" {
+		m.problem(Error, "Node", n.Name, "kilo.squat.ai/last-seen", seen,
+			"agent last seen %s (limit %s); left out of the mesh", ago(n.LastSeen), s.StaleAfter)
+		return
+	}
+	m.problem(Error, "Node", n.Name, "status.conditions[Ready]", n.Ready.Status,
+		"not Ready since %s and agent last seen %s (limit %s); left out of the mesh", ago(n.Ready.Since), ago(n.LastSeen), s.StaleAfter)
 }
 
 // electLeader picks, in name order, the first node that asks to lead and
 // has a public endpoint, else the first that asks, else the first with a
 // public endpoint, else the first: stable as long as membership is.
+// Nodes that gave up leading (Demoted) are left out of that choice while
+// any other node remains; when all gave up, the one that gave up first
+// leads (it has had the longest to recover), the usual order breaking ties.
 func (m *Mesh) electLeader(seg *Segment) int {
+	cands := make([]int, 0, len(seg.Nodes))
+	var demoted []int
+	for i := range seg.Nodes {
+		if seg.Nodes[i].Demoted.IsZero() {
+			cands = append(cands, i)
+		} else {
+			demoted = append(demoted, i)
+		}
+	}
+	if len(cands) == 0 {
+		cands = slices.Clone(demoted)
+		slices.SortStableFunc(cands, func(a, b int) int { return seg.Nodes[a].Demoted.Compare(seg.Nodes[b].Demoted) })
+		first := seg.Nodes[cands[0]].Demoted
+		cands = slices.DeleteFunc(cands, func(i int) bool { return !seg.Nodes[i].Demoted.Equal(first) })
+		slices.Sort(cands)
+	}
 	var asked []int
 	public := -1
-	for i := range seg.Nodes {
+	for _, i := range cands {
 		n := &seg.Nodes[i]
 		if n.Leader {
 			asked = append(asked, i)
@@ -106,7 +162,7 @@ func (m *Mesh) electLeader(seg *Segment) int {
 			public = i
 		}
 	}
-	leader := 0
+	leader := cands[0]
 	switch {
 	case len(asked) > 0:
 		leader = asked[0]
@@ -126,6 +182,14 @@ func (m *Mesh) electLeader(seg *Segment) int {
 		}
 		m.problem(Warning, "Location", seg.Name, "kilo.squat.ai/leader", "",
 			"%d nodes ask to lead (%s); %s was chosen", len(asked), strings.Join(names, ", "), seg.Nodes[leader].Name)
+	}
+	if len(demoted) > 0 {
+		names := make([]string, len(demoted))
+		for i, d := range demoted {
+			names[i] = seg.Nodes[d].Name
+		}
+		m.problem(Warning, "Location", seg.Name, "kilo.squat.ai/status", "",
+			"%s gave up leading (demoted: data path failed, see docs/failover.md); %s leads", strings.Join(names, ", "), seg.Nodes[leader].Name)
 	}
 	return leader
 }

@@ -71,10 +71,19 @@ type Node struct {
 	// (set on nodes behind NAT).
 	PersistentKeepalive time.Duration
 	// Leader is the node's request to lead its location.
-	Leader             bool
+	Leader bool
+	// Demoted is when the node's agent gave up leading its location
+	// because its data path died (kilo.squat.ai/status "demoted", on that
+	// node's clock); zero if it did not. A demoted node leads only when
+	// every other node of its segment is demoted too (docs/failover.md).
+	Demoted            time.Time
 	AllowedLocationIPs []netip.Prefix
 	// LastSeen is when the node's agent last checked in; zero if never.
 	LastSeen time.Time
+	// Ready is the node's Ready condition (kubelet's, kept current by the
+	// node lifecycle controller); its zero value means it has none, and
+	// then only LastSeen decides liveness.
+	Ready Readiness
 	// Granularity is what the node's agent says it runs with; "" if unknown.
 	Granularity Granularity
 	// DiscoveredEndpoints are the endpoints this node's WireGuard device
@@ -84,6 +93,16 @@ type Node struct {
 	// when unknown (files). Of two nodes claiming one key or prefix, the
 	// older keeps it (see rank).
 	CreationTimestamp time.Time
+}
+
+// Readiness is a node's Ready condition as liveness reads it.
+type Readiness struct {
+	// Status is "True", "False" or "Unknown"; "" when the node has no
+	// Ready condition (no kubelet: hand-made or edge Nodes).
+	Status string
+	// Since is when Status last changed: the condition's
+	// lastTransitionTime, or, in an agent, when it saw the change.
+	Since time.Time
 }
 
 // Peer is a WireGuard peer outside the cluster (Kilo's Peer resource).
@@ -107,9 +126,12 @@ type Settings struct {
 	// Port is the WireGuard listen port of every node.
 	Port         int
 	ServiceCIDRs []netip.Prefix
-	// Now and StaleAfter decide readiness: a node whose LastSeen is older
-	// than StaleAfter before Now is left out. Either zero disables the check
-	// (files in a Git repository carry old timestamps).
+	// Now and StaleAfter decide liveness: a node whose Ready condition is
+	// True is alive; one without a Ready condition is left out when its
+	// LastSeen is older than StaleAfter before Now; one not Ready is left
+	// out when both its Ready condition's change and its LastSeen are.
+	// Either zero disables the check (files in a Git repository carry old
+	// timestamps).
 	Now        time.Time
 	StaleAfter time.Duration
 	// Encapsulate and Local shape the routes inside a location.

@@ -19,11 +19,16 @@ const (
 	KeyKey        = AnnotationPrefix + "key"
 	LastSeenKey   = AnnotationPrefix + "last-seen"
 	// StatusKey is the tunnel status an agent publishes (pkg/health);
-	// the mesh does not read it.
+	// the mesh reads only its "demoted" field (docs/failover.md).
 	StatusKey              = AnnotationPrefix + "status"
 	WireGuardIPKey         = AnnotationPrefix + "wireguard-ip"
 	GranularityKey         = AnnotationPrefix + "granularity"
 	DiscoveredEndpointsKey = AnnotationPrefix + "discovered-endpoints"
+	// HeartbeatIntervalKey is how often, at the least, a kgctl agent
+	// refreshes last-seen (seconds); only kgctl agents publish it, so a
+	// node with a key but without it runs Kilo's agent, which reads
+	// last-seen (docs/liveness.md).
+	HeartbeatIntervalKey = AnnotationPrefix + "heartbeat-interval"
 
 	// DefaultTopologyLabel is where the location comes from when the
 	// location annotation is absent.
