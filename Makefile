@@ -9,7 +9,7 @@ COMMIT   ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 DATE     ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
 LDFLAGS  := -s -w -X $(PKG)/pkg/cmd.Version=$(VERSION) -X $(PKG)/pkg/cmd.Commit=$(COMMIT) -X $(PKG)/pkg/cmd.Date=$(DATE)
 
-.PHONY: build example test unit race vet fmt cross e2e e2e-addon e2e-multicluster policy-test crd-test fuzz fuzz-ci bench completions release-check snapshot clean image image-test image-push krew-test
+.PHONY: build example test unit race vet fmt cross e2e e2e-addon e2e-multicluster e2e-upgrade e2e-failover policy-test crd-test fuzz fuzz-ci bench completions release-check snapshot clean image image-test image-push krew-test helm-test chart chart-push
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/kgctl
@@ -24,7 +24,7 @@ example: build
 # Everything CI runs: formatting, vet, unit and golden tests, the race
 # detector on the pure packages, a macOS build, and the end-to-end test
 # when root.
-test: fmt vet unit race cross fuzz-ci policy-test crd-test image-test krew-test e2e e2e-addon e2e-multicluster
+test: fmt vet unit race cross fuzz-ci policy-test crd-test image-test krew-test helm-test e2e e2e-addon e2e-multicluster e2e-upgrade e2e-failover
 
 fmt:
 	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '^hack/')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
@@ -54,6 +54,17 @@ e2e-addon:
 	./hack/e2e/addon.sh
 e2e-multicluster:
 	./hack/e2e/multicluster.sh
+# The upgrade from Kilo: a cluster as Kilo's agents leave it (annotations,
+# key files at /var/lib/kilo/key, Kilo's CRD and Peers) taken over by
+# agents with default flags; also Kilo's metrics, /graph and /health on a
+# real API server (docs/migrating-from-kilo.md).
+e2e-upgrade:
+	./hack/e2e/upgrade.sh
+# Leader failover: east's leader's WireGuard port cut FAILOVER_RUNS times
+# (default 3), time to traffic through the new leader (limit 30 s), no
+# move back and no loss when the link returns (docs/failover.md).
+e2e-failover:
+	./hack/e2e/failover.sh
 
 # Least privilege on a real API server: the agent's token, bound to a Pod
 # on one node, may publish that node's annotations and nothing else.
@@ -64,7 +75,7 @@ policy-test:
 # FUZZTIME in turn (make fuzz FUZZTIME=60s); make test runs each for 3s.
 FUZZTIME ?= 10s
 FUZZ_TARGETS := ./pkg/wireguard:FuzzParseEndpoint ./pkg/wireguard:FuzzParseKey \
-	./pkg/translate:FuzzNode ./pkg/translate:FuzzPeer ./pkg/source:FuzzDecode \
+	./pkg/translate:FuzzNode ./pkg/translate:FuzzPeer ./pkg/source:FuzzDecode ./pkg/source:FuzzBlockYAML \
 	./pkg/plan/change:FuzzDecode ./pkg/plan/change:FuzzMergePatch ./pkg/agent/iptables:FuzzParseSave
 fuzz:
 	@for t in $(FUZZ_TARGETS); do \
@@ -109,11 +120,27 @@ image-test: image
 # plugins/kilo.yaml rendered as krew-release-bot does, through krew's validator.
 krew-test:
 	cd hack/krew && $(GO) test -count=1 ./...
+# charts/kgctl against every kustomize overlay (rendered with Helm's and
+# kustomize's libraries, compared object by object), helm lint, the values
+# schema, and the release's version hooks (hack/helm, its own module).
+helm-test:
+	cd hack/helm && $(GO) test -count=1 ./...
+# charts/kgctl packaged as helm package does (dist/kgctl-VERSION.tgz);
+# chart-push also pushes it to CHART_REPO as helm push does (the release,
+# with registry credentials: helm registry login or docker login).
+CHART_REPO ?= oci://ghcr.io/kgctl/charts
+chart:
+	cd hack/helm && $(GO) run ./cmd/chart -chart ../../charts/kgctl -out ../../dist
+chart-push:
+	cd hack/helm && $(GO) run ./cmd/chart -chart ../../charts/kgctl -out ../../dist -push $(CHART_REPO)
 # Called by the release (.goreleaser.yaml) when registry credentials exist.
 image-push:
 	$(MAKE) image IMAGE_FLAGS='-push $(IMAGE_REF)'
 
 # The release configuration, checked and built locally (no publishing).
+# Not in make test: building goreleaser costs about 5 CPU-minutes on a
+# clean machine (9 s once it is in the Go build cache); hack/helm tests the
+# release's version hooks themselves.
 GORELEASER ?= go run github.com/goreleaser/goreleaser/v2@v2.8.2
 release-check:
 	$(GORELEASER) check
