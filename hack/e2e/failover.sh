@@ -172,6 +172,14 @@ for run in $(seq "$RUNS"); do
   pings_stop || die "run $run: pods lost packets after $old's link came back"
   [ "$now_leader" = "$new" ] && [ "$c_leader" = "${KEY[$new]}" ] ||
     die "run $run: east's leader moved after the link came back: b1 sees $now_leader, c1's key $c_leader (want $new)"
+  # kgctl status tells the operator the same: east led by the new leader,
+  # its tunnels to the other locations up, no node drifted.
+  st_leaders=$("$KGCTL" status --kubeconfig "$K" -o jsonpath='{range .nodes[?(@.leader==true)]}{.name}={.up} {end}' 2>>"$W/status.log")
+  st_drifted=$("$KGCTL" status --kubeconfig "$K" -o jsonpath='{.nodes[?(@.drifted==true)].name}' 2>>"$W/status.log")
+  case " $st_leaders" in *" $new="[2-9]*) ;; *) die "run $run: kgctl status shows leaders $st_leaders; want $new with 2+ tunnels up" ;; esac
+  case " $st_leaders" in *" $old="*) die "run $run: kgctl status still shows $old leading: $st_leaders" ;; esac
+  [ -z "$st_drifted" ] || die "run $run: kgctl status names drifted nodes: $st_drifted"
+  report "run $run: kgctl status: leaders $st_leaders, none drifted"
   sent=$(cat "$W"/ping-*.txt | sed -n 's/^\([0-9]*\) packets transmitted.*/\1/p' | awk '{s+=$1} END {print s}')
   report "run $run: link restored: leader stayed $new for ${hold}s, $sent pings between every pair of pods, 0 lost"
 done
