@@ -41,8 +41,10 @@ type Host interface {
 	// every reconcile.
 	EnsureTunnel(ctx context.Context, name string) error
 	// Discovered returns endpoints WireGuard learned for peers that
-	// handshook within maxAge, keyed by base64 public key.
-	Discovered(maxAge time.Duration, now time.Time) (map[string]netip.AddrPort, error)
+	// handshook within maxAge, keyed by base64 public key. The device
+	// stamps handshakes on the host's clock, so the age is measured on it,
+	// never on the agent's injected one.
+	Discovered(maxAge time.Duration) (map[string]netip.AddrPort, error)
 }
 
 // HostResult counts what one Apply wrote, and says which parts failed.
@@ -304,7 +306,7 @@ func (a *Agent) writeCNI(m *topology.Mesh) error {
 
 func (a *Agent) published(now time.Time) Published {
 	var discovered map[string]netip.AddrPort
-	if d, err := a.o.Data.Discovered(3*time.Minute, now); err == nil {
+	if d, err := a.o.Data.Discovered(3*time.Minute); err == nil {
 		discovered = learned(d, a.configured)
 	}
 	return Published{

@@ -59,7 +59,7 @@ func (h *fakeHost) Apply(_ context.Context, s State) HostResult {
 
 func (h *fakeHost) EnsureTunnel(context.Context, string) error { return nil }
 
-func (h *fakeHost) Discovered(time.Duration, time.Time) (map[string]netip.AddrPort, error) {
+func (h *fakeHost) Discovered(time.Duration) (map[string]netip.AddrPort, error) {
 	return nil, nil
 }
 

@@ -21,7 +21,7 @@ type nopHost struct{}
 
 func (nopHost) Apply(context.Context, State) HostResult    { return HostResult{} }
 func (nopHost) EnsureTunnel(context.Context, string) error { return nil }
-func (nopHost) Discovered(time.Duration, time.Time) (map[string]netip.AddrPort, error) {
+func (nopHost) Discovered(time.Duration) (map[string]netip.AddrPort, error) {
 	return nil, nil
 }
 

@@ -67,8 +67,8 @@ func routeParts(errs *agent.PartErrors, err error) {
 }
 
 // Discovered reports endpoints WireGuard learned.
-func (h *Linux) Discovered(maxAge time.Duration, now time.Time) (map[string]netip.AddrPort, error) {
-	return h.Device.DiscoveredEndpoints(maxAge, now)
+func (h *Linux) Discovered(maxAge time.Duration) (map[string]netip.AddrPort, error) {
+	return h.Device.DiscoveredEndpoints(maxAge)
 }
 
 // CleanUp removes everything the agent created: routes, rules, iptables

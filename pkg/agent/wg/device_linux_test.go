@@ -745,8 +745,7 @@ func TestHandshakeAndPing(t *testing.T) {
 	}
 
 	// b learned a's endpoint from the handshake and reports it.
-	now := time.Now()
-	found, err := devB.DiscoveredEndpoints(time.Minute, now)
+	found, err := devB.DiscoveredEndpoints(time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -24,18 +24,15 @@ func (d *Device) Peers() ([]wgtypes.Peer, error) {
 
 // DiscoveredEndpoints returns, keyed by base64 public key, the endpoint
 // WireGuard actually sees for every peer that completed a handshake at most
-// maxAge before now. For a peer behind NAT that is the address its NAT
+// maxAge before now on the host's clock, which the device stamps
+// handshakes with (never the agent's injected one). For a peer behind NAT that is the address its NAT
 // maps it to, which the node can publish for others (Kilo's
 // discovered-endpoints annotation).
-func (d *Device) DiscoveredEndpoints(maxAge time.Duration, now time.Time) (map[string]netip.AddrPort, error) {
+func (d *Device) DiscoveredEndpoints(maxAge time.Duration) (map[string]netip.AddrPort, error) {
 	peers, err := d.Peers()
 	if err != nil {
 		return nil, err
 	}
-	// The device stamps handshakes with the host's clock: compare with it,
-	// not with the agent's (an injected clock may be moved, see
-	// --debug-clock-offset).
-	_ = now
 	return discoveredEndpoints(peers, maxAge, time.Now()), nil
 }
 

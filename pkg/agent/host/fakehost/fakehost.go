@@ -88,7 +88,7 @@ func (h *Host) EnsureTunnel(_ context.Context, name string) error {
 }
 
 // Discovered reports no learned endpoints.
-func (h *Host) Discovered(time.Duration, time.Time) (map[string]netip.AddrPort, error) {
+func (h *Host) Discovered(time.Duration) (map[string]netip.AddrPort, error) {
 	return nil, nil
 }
 
