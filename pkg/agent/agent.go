@@ -306,7 +306,7 @@ func (a *Agent) writeCNI(m *topology.Mesh) error {
 
 func (a *Agent) published(now time.Time) Published {
 	var discovered map[string]netip.AddrPort
-	if d, err := a.o.Data.Discovered(3*time.Minute); err == nil {
+	if d, err := a.o.Data.Discovered(3 * time.Minute); err == nil {
 		discovered = learned(d, a.configured)
 	}
 	return Published{
