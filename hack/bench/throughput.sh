@@ -98,15 +98,15 @@ df() {
   echo "$((mtu - $4)) bytes $ok, $((mtu - $4 + 1)) bytes $over"
 }
 df4=$(df -4 10.2.1.1 10.2.2.1 28)
-# The agents put each IPv6 pod CIDR in its node's AllowedIPs but route
-# only IPv4 ones (their routes go via the peer's IPv4 WireGuard IP): a
-# device route stands in for the missing IPv6 route, so that the probe
-# measures the tunnel's MTU for IPv6 packets, which is what it is about.
+# The agents route an IPv6 pod CIDR into kilo0 without a gateway (the
+# leader's WireGuard IP is IPv4); should that route be missing, a device
+# route stands in for it and the report says so, so that the probe still
+# measures the tunnel's MTU for IPv6 packets.
 df6="not probed: no IPv6 path through the tunnel"
 v6_routed=""
 reach6 t1 fd00:2:2::1 fd00:2:1::1 || {
   ip -n "$(ns t1)" -6 route add fd00:2:2::/64 dev kilo0 && ip -n "$(ns t2)" -6 route add fd00:2:1::/64 dev kilo0 &&
-    v6_routed=" (IPv6 pod route added by the script: the agent routes IPv4 pod CIDRs only)"
+    v6_routed=" (IPv6 pod route added by the script: the agent installed none)"
 }
 for _ in $(seq 20); do reach6 t1 fd00:2:2::1 fd00:2:1::1 && break; sleep 0.5; done
 reach6 t1 fd00:2:2::1 fd00:2:1::1 && df6="$(df -6 fd00:2:1::1 fd00:2:2::1 48)$v6_routed"

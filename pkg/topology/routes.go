@@ -237,6 +237,11 @@ func (b *routeBuilder) leader(own *Segment) {
 			dsts = b.exceptEndpoint(s, e.Addr, familyOf(gw))
 		}
 		b.add(RouteSet{Dsts: dsts, Gw: gw, Device: DeviceWireGuard, OnLink: true, Table: TableMesh})
+		// The other family cannot go via the WireGuard IP, but needs no
+		// gateway: the device sends by allowed IPs (dual-stack pod CIDRs).
+		if o := 1 - familyOf(gw); len(s.targets.viaWireGuard[o]) > 0 {
+			b.add(RouteSet{Dsts: s.targets.viaWireGuard[o], Device: DeviceWireGuard, Table: TableMesh})
+		}
 	}
 	for f := range b.m.targets.peers {
 		b.add(RouteSet{Dsts: b.m.targets.peers[f], Device: DeviceWireGuard, Table: TableMesh})

@@ -299,6 +299,32 @@ func TestRoutes(t *testing.T) {
 	}
 }
 
+// TestRoutesDualStack: an IPv6 pod CIDR of another segment cannot go via
+// its leader's IPv4 WireGuard IP; it is routed into the WireGuard device
+// without a gateway (the device sends by allowed IPs), never left out.
+func TestRoutesDualStack(t *testing.T) {
+	a1, b1 := tnode(1, "a1", "east", true), tnode(3, "b1", "west", true)
+	a1.PodCIDRs = append(a1.PodCIDRs, netip.MustParsePrefix("fd00:2:1::/64"))
+	b1.PodCIDRs = append(b1.PodCIDRs, netip.MustParsePrefix("fd00:2:3::/64"))
+	m := build(t, Cluster{Nodes: []Node{a1, b1}})
+	for _, tc := range []struct{ node, dst, want string }{
+		{"a1", "10.2.3.0/24", "wireguard 10.4.0.2 mesh"},
+		{"a1", "fd00:2:3::/64", "wireguard invalid IP mesh"},
+		{"b1", "fd00:2:1::/64", "wireguard invalid IP mesh"},
+		{"a1", "fd00:2:1::/64", ""},
+	} {
+		v, _ := m.NodeView(tc.node)
+		r, ok := routeTo(FlatRoutes(v.Routes), tc.dst)
+		got := ""
+		if ok {
+			got = fmt.Sprintf("%s %s %s", r.Device, r.Gw, r.Table)
+		}
+		if got != tc.want {
+			t.Errorf("%s -> %s: route %q, want %q (all: %v)", tc.node, tc.dst, got, tc.want, FlatRoutes(v.Routes))
+		}
+	}
+}
+
 func TestNodeConfigs(t *testing.T) {
 	psk := tkey(99)
 	peer := Peer{Name: "laptop", PublicKey: tkey(50), PresharedKey: &psk, AllowedIPs: []netip.Prefix{netip.MustParsePrefix("10.5.0.1/32")}, PersistentKeepalive: 10 * time.Second}
