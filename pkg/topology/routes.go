@@ -233,14 +233,17 @@ func (b *routeBuilder) leader(own *Segment) {
 		l := s.LeaderNode()
 		// Where this node learned the leader elsewhere (NAT), the address
 		// to keep out of the tunnel is the learned one.
+		o := 1 - familyOf(gw)
+		other := s.targets.viaWireGuard[o]
 		if e := b.m.endpointOf(b.self, l.Key, l.Endpoint, l.PersistentKeepalive > 0); e.Addr != l.Endpoint.Addr {
 			dsts = b.exceptEndpoint(s, e.Addr, familyOf(gw))
+			other = b.exceptEndpoint(s, e.Addr, o)
 		}
 		b.add(RouteSet{Dsts: dsts, Gw: gw, Device: DeviceWireGuard, OnLink: true, Table: TableMesh})
 		// The other family cannot go via the WireGuard IP, but needs no
 		// gateway: the device sends by allowed IPs (dual-stack pod CIDRs).
-		if o := 1 - familyOf(gw); len(s.targets.viaWireGuard[o]) > 0 {
-			b.add(RouteSet{Dsts: s.targets.viaWireGuard[o], Device: DeviceWireGuard, Table: TableMesh})
+		if len(other) > 0 {
+			b.add(RouteSet{Dsts: other, Device: DeviceWireGuard, Table: TableMesh})
 		}
 	}
 	for f := range b.m.targets.peers {
