@@ -557,7 +557,9 @@ func (t *text) scalar(indent int, name string, c *Change[string]) {
 	}
 }
 
-func intChange(c *Change[int]) *Change[string] {
+// secondsChange renders a change of a keepalive in seconds, with its unit
+// (a bare "25 → 15" reads as a count).
+func secondsChange(c *Change[int]) *Change[string] {
 	if c == nil {
 		return nil
 	}
@@ -565,7 +567,7 @@ func intChange(c *Change[int]) *Change[string] {
 		if v == 0 {
 			return ""
 		}
-		return strconv.Itoa(v)
+		return strconv.Itoa(v) + "s"
 	}
 	return &Change[string]{Before: s(c.Before), After: s(c.After)}
 }
@@ -579,7 +581,7 @@ func (t *text) wgPeer(indent int, p *WireGuardPeerChange) {
 	in := indent + 4
 	t.scalar(in, "endpoint", p.Endpoint)
 	t.prefixes(in, "allowed IP", p.AllowedIPs, p.Action == Create)
-	t.scalar(in, "persistent keepalive", intChange(p.PersistentKeepalive))
+	t.scalar(in, "persistent keepalive", secondsChange(p.PersistentKeepalive))
 	t.psk(in, p.PresharedKey)
 }
 
@@ -700,7 +702,7 @@ func (t *text) peers(ps []PeerChange) {
 		t.scalar(6, "public key", p.PublicKey)
 		t.scalar(6, "endpoint", p.Endpoint)
 		t.prefixes(6, "allowed IP", p.AllowedIPs, p.Action == Create)
-		t.scalar(6, "persistent keepalive", intChange(p.PersistentKeepalive))
+		t.scalar(6, "persistent keepalive", secondsChange(p.PersistentKeepalive))
 		t.psk(6, p.PresharedKey)
 		if len(p.Config) > 0 {
 			t.line(6, t.sym(Update)+" configuration:")
