@@ -186,26 +186,7 @@ func reportProblems(w io.Writer, ps topology.Problems) bool {
 			fmt.Fprintln(w, g.p.String())
 			continue
 		}
-		p := g.p
-		s := fmt.Sprintf("%s: %s %s (%d)", p.Severity, p.Kind, elideNames(g.names), len(g.names))
-		if p.Field != "" {
-			s += ": " + p.Field
-			if p.Value != "" {
-				s += fmt.Sprintf(" %q", p.Value)
-			}
-		}
-		fmt.Fprintln(w, s+": "+p.Message)
+		fmt.Fprintln(w, g.p.Format(fmt.Sprintf("%s (%d)", topology.ElideNames(g.names), len(g.names))))
 	}
 	return ps.HasErrors()
-}
-
-// mostNames is how many names a collapsed problem lists (plan's limit).
-const mostNames = 8
-
-// elideNames lists names, eliding past mostNames.
-func elideNames(names []string) string {
-	if len(names) <= mostNames {
-		return strings.Join(names, ", ")
-	}
-	return strings.Join(names[:mostNames], ", ") + fmt.Sprintf(" and %d more", len(names)-mostNames)
 }

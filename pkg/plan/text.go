@@ -29,7 +29,7 @@ const (
 )
 
 // most is how many names a group header lists before eliding.
-const most = 8
+const most = topology.MostNames
 
 // WriteText renders the plan for people: one block per changed node,
 // location and Peer, marked + (create), - (delete) or ~ (update), then
@@ -389,14 +389,6 @@ func elideCount(names []string, count int) string {
 	return strings.Join(names[:most], ", ") + fmt.Sprintf(" and %d more", count-most)
 }
 
-// elide lists names, eliding past a screenful.
-func elide(names []string) string {
-	if len(names) <= most {
-		return strings.Join(names, ", ")
-	}
-	return strings.Join(names[:most], ", ") + fmt.Sprintf(" and %d more", len(names)-most)
-}
-
 // nodeBody renders a node's changes, indented under its header, into
 // the writer's scratch buffer: the bytes are valid until the next call.
 // A peer change shared by many nodes (see entries) is rendered once.
@@ -742,7 +734,7 @@ func (t *text) warnings(ws []Warning) {
 		w := g.w
 		s := w.String()
 		if len(g.names) > 1 {
-			s = w.format(fmt.Sprintf("%s (%d)", elide(g.names), len(g.names)))
+			s = w.format(fmt.Sprintf("%s (%d)", topology.ElideNames(g.names), len(g.names)))
 		}
 		if w.Severity == topology.Error {
 			s = t.paint(ansiRed, s)

@@ -1,6 +1,9 @@
 package topology
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 // Severity says whether a Problem left something out of the mesh.
 type Severity string
@@ -26,7 +29,13 @@ type Problem struct {
 }
 
 func (p Problem) String() string {
-	s := fmt.Sprintf("%s: %s %q", p.Severity, p.Kind, p.Name)
+	return p.Format(fmt.Sprintf("%q", p.Name))
+}
+
+// Format renders p with names standing for its object's quoted name: one
+// line for the same problem on several objects.
+func (p Problem) Format(names string) string {
+	s := fmt.Sprintf("%s: %s %s", p.Severity, p.Kind, names)
 	if p.Field != "" {
 		s += fmt.Sprintf(": %s", p.Field)
 		if p.Value != "" {
@@ -34,6 +43,18 @@ func (p Problem) String() string {
 		}
 	}
 	return s + ": " + p.Message
+}
+
+// MostNames is how many names a line naming several objects lists
+// before eliding the rest.
+const MostNames = 8
+
+// ElideNames lists names for such a line, the ones past MostNames counted.
+func ElideNames(names []string) string {
+	if len(names) <= MostNames {
+		return strings.Join(names, ", ")
+	}
+	return strings.Join(names[:MostNames], ", ") + fmt.Sprintf(" and %d more", len(names)-MostNames)
 }
 
 // Problems is a list of problems with helpers for callers deciding an exit code.
