@@ -211,15 +211,7 @@ func TestHeartbeatInterval(t *testing.T) {
 			}
 			w.observeAll()
 			h := &fakeHost{}
-			a, err := New(Options{
-				Self: Self{Name: "a", PrivateKey: wireguard.Key{0, 1}, InternalIP: netip.MustParsePrefix("10.0.0.1/24"),
-					Endpoint: wireguard.Endpoint{Addr: netip.MustParseAddr("198.51.100.1"), Port: 51820}},
-				Settings: topology.DefaultSettings(), Cluster: w, Publisher: w, Data: h,
-				ResyncPeriod: 30 * time.Second, HeartbeatInterval: 10 * time.Minute, Now: clock, Liveness: tr,
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
+			a := newLivenessAgent(t, w, h, tr, clock)
 			if err := a.Reconcile(context.Background()); err != nil { // start: publishes everything
 				t.Fatal(err)
 			}
@@ -256,6 +248,22 @@ func TestHeartbeatInterval(t *testing.T) {
 	}
 }
 
+// newLivenessAgent is node a's agent on w, with the resync and heartbeat
+// interval of the liveness tests.
+func newLivenessAgent(t *testing.T, w *watchedCluster, h *fakeHost, tr *liveness.Tracker, clock func() time.Time) *Agent {
+	t.Helper()
+	a, err := New(Options{
+		Self: Self{Name: "a", PrivateKey: wireguard.Key{0, 1}, InternalIP: netip.MustParsePrefix("10.0.0.1/24"),
+			Endpoint: wireguard.Endpoint{Addr: netip.MustParseAddr("198.51.100.1"), Port: 51820}},
+		Settings: topology.DefaultSettings(), Cluster: w, Publisher: w, Data: h,
+		ResyncPeriod: 30 * time.Second, HeartbeatInterval: 10 * time.Minute, Now: clock, Liveness: tr,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
 // TestLivenessReady: through the agent, nodes with a Ready condition stay
 // in the mesh with a last-seen ten minutes old; a node that turns Unknown
 // and whose agent is gone leaves after the limit; one whose agent still
@@ -273,15 +281,7 @@ func TestLivenessReady(t *testing.T) {
 	}
 	w.observeAll()
 	h := &fakeHost{}
-	a, err := New(Options{
-		Self: Self{Name: "a", PrivateKey: wireguard.Key{0, 1}, InternalIP: netip.MustParsePrefix("10.0.0.1/24"),
-			Endpoint: wireguard.Endpoint{Addr: netip.MustParseAddr("198.51.100.1"), Port: 51820}},
-		Settings: topology.DefaultSettings(), Cluster: w, Publisher: w, Data: h,
-		ResyncPeriod: 30 * time.Second, HeartbeatInterval: 10 * time.Minute, Now: clock, Liveness: tr,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	a := newLivenessAgent(t, w, h, tr, clock)
 	peers := func() int { return len(h.applied[len(h.applied)-1].WireGuard.Peers) }
 	setReady := func(name string, s corev1.ConditionStatus) {
 		for i, n := range w.nodes {
