@@ -1,8 +1,6 @@
 package topology
 
 import (
-	"math/rand/v2"
-	"slices"
 	"testing"
 	"time"
 
@@ -38,17 +36,7 @@ func TestLeaderElectionDemoted(t *testing.T) {
 		{"all demoted at once: usual order", []Node{n(1, "a", false, false, 10), n(2, "b", true, true, 10), n(3, "c", true, false, 10)}, "b"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			for seed := range uint64(10) {
-				nodes := slices.Clone(tc.nodes)
-				rand.New(rand.NewPCG(seed, 1)).Shuffle(len(nodes), func(i, j int) { nodes[i], nodes[j] = nodes[j], nodes[i] })
-				m := build(t, Cluster{Nodes: nodes})
-				if len(m.Segments) != 1 {
-					t.Fatalf("segments: %v", summary(m))
-				}
-				if got := m.Segments[0].LeaderNode().Name; got != tc.want {
-					t.Fatalf("seed %d: leader %s, want %s", seed, got, tc.want)
-				}
-			}
+			checkLeader(t, tc.nodes, tc.want)
 		})
 	}
 	// A demotion is reported on the location, naming the nodes.

@@ -100,18 +100,7 @@ func TestLeaderElection(t *testing.T) {
 		}()}, "b"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			// Stable whatever the input order.
-			for seed := range uint64(10) {
-				nodes := slices.Clone(tc.nodes)
-				rand.New(rand.NewPCG(seed, 1)).Shuffle(len(nodes), func(i, j int) { nodes[i], nodes[j] = nodes[j], nodes[i] })
-				m := build(t, Cluster{Nodes: nodes})
-				if len(m.Segments) != 1 {
-					t.Fatalf("segments: %v", summary(m))
-				}
-				if got := m.Segments[0].LeaderNode().Name; got != tc.want {
-					t.Fatalf("seed %d: leader %s, want %s", seed, got, tc.want)
-				}
-			}
+			checkLeader(t, tc.nodes, tc.want)
 		})
 	}
 	// Several asking to lead is reported.
@@ -451,6 +440,23 @@ func TestPure(t *testing.T) {
 			if imp.Path == bad || strings.HasSuffix(bad, "/") && strings.HasPrefix(imp.Path, bad) {
 				t.Errorf("%s imports %s: the engine must stay pure", imp.File, imp.Path)
 			}
+		}
+	}
+}
+
+// checkLeader builds nodes, one segment, in ten shuffled orders: its
+// leader must be want whatever the input order.
+func checkLeader(t *testing.T, nodes []Node, want string) {
+	t.Helper()
+	for seed := range uint64(10) {
+		nodes := slices.Clone(nodes)
+		rand.New(rand.NewPCG(seed, 1)).Shuffle(len(nodes), func(i, j int) { nodes[i], nodes[j] = nodes[j], nodes[i] })
+		m := build(t, Cluster{Nodes: nodes})
+		if len(m.Segments) != 1 {
+			t.Fatalf("segments: %v", summary(m))
+		}
+		if got := m.Segments[0].LeaderNode().Name; got != want {
+			t.Fatalf("seed %d: leader %s, want %s", seed, got, want)
 		}
 	}
 }
