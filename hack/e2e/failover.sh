@@ -26,34 +26,15 @@ export REPO E2E_PREFIX=kgf
 # shellcheck source=outage.sh
 . "$REPO/hack/e2e/outage.sh" # pings_start, pings_stop
 
-if [ "$(id -u)" != 0 ]; then
-  echo "e2e failover: skipping: needs root for network namespaces (run as root, as CI does)"
-  exit 0
-fi
-KAS=$("$REPO/hack/build-kube-apiserver.sh")
-export KAS
-command -v kubectl >/dev/null || ln -sf "$(dirname "$KAS")/kubectl-v1.34.4" /usr/local/bin/kubectl
-for c in etcd wg iptables ping curl openssl kubectl nsenter; do
-  command -v "$c" >/dev/null || die "missing $c (.ci/run installs it)"
-done
+e2e_require failover etcd wg iptables ping curl openssl kubectl nsenter
 
 RUNS=${FAILOVER_RUNS:-3}
 LIMIT_S=${FAILOVER_LIMIT:-30}
 PROBE_TIMEOUT=10 # the agent's default --probe-timeout
 RESYNC=5         # lib.sh's agent_start --resync-period
 
-W=$(mktemp -d /tmp/kgctl-failover.XXXXXX)
-export W
-KGCTL=$W/kgctl
-K=$W/kubeconfig
-REPORT=$W/report.txt
-trap 'status=$?; if [ $status -ne 0 ]; then for f in "$W"/*.log; do echo "--- $f"; tail -25 "$f"; done >&2; log "FAIL: $(cat "$W/FAILED" 2>/dev/null || echo "exit status $status")"; fi; e2e_down "$W" || true; exit $status' EXIT
-e2e_down
+e2e_workdir failover
 kc() { kubectl --kubeconfig "$K" "$@"; }
-report() { echo "$*" | tee -a "$REPORT" >&2; }
-
-log "building kgctl"
-(cd "$REPO" && CGO_ENABLED=0 go build -o "$KGCTL" ./cmd/kgctl)
 
 log "network: router, api, three locations"
 router_up

@@ -240,3 +240,66 @@ e2e_down() {
   done
   ip link del "$E2E_PREFIX-host" 2>/dev/null || true
 }
+
+# e2e_require NAME TOOL...: what every end-to-end script needs first. Skips
+# the script (exit 0) unless root; builds or reuses the cached
+# kube-apiserver (KAS) and links its kubectl where the machine has none;
+# fails naming a missing TOOL.
+e2e_require() {
+  local name=$1 c
+  shift
+  if [ "$(id -u)" != 0 ]; then
+    echo "e2e${name:+ $name}: skipping: needs root for network namespaces (run as root, as CI does)"
+    exit 0
+  fi
+  KAS=$("$REPO/hack/build-kube-apiserver.sh")
+  export KAS
+  command -v kubectl >/dev/null || ln -sf "$(dirname "$KAS")/kubectl-v1.34.4" /usr/local/bin/kubectl
+  for c in "$@"; do
+    command -v "$c" >/dev/null || die "missing $c (.ci/run installs it)"
+  done
+}
+
+# e2e_workdir NAME [CLUSTER...]: a new work directory W with KGCTL, K
+# (W/kubeconfig) and REPORT; each CLUSTER a subdirectory of W (default:
+# W itself) whose agents' logs are shown on failure and which is torn down
+# on exit; leftovers of an earlier run removed; kgctl built, or KGCTL_BIN
+# copied (a binary built beforehand, outside flock on a shared machine).
+e2e_workdir() {
+  local name=$1 c
+  shift
+  W=$(mktemp -d "/tmp/kgctl-$name.XXXXXX")
+  export W
+  KGCTL=$W/kgctl K=$W/kubeconfig REPORT=$W/report.txt
+  E2E_CLUSTERS=()
+  for c in "$@"; do
+    mkdir -p "$W/$c"
+    E2E_CLUSTERS+=("$W/$c")
+  done
+  [ $# -gt 0 ] || E2E_CLUSTERS=("$W")
+  trap e2e_exit EXIT
+  e2e_down
+  if [ -n "${KGCTL_BIN:-}" ]; then
+    cp "$KGCTL_BIN" "$KGCTL"
+  else
+    log "building kgctl"
+    (cd "$REPO" && CGO_ENABLED=0 go build -o "$KGCTL" ./cmd/kgctl)
+  fi
+}
+
+# e2e_exit is e2e_workdir's EXIT trap: on failure the tail of every agent's
+# log and the reason; always the teardown; the script's exit status kept.
+e2e_exit() {
+  local status=$? d f
+  if [ $status -ne 0 ]; then
+    for d in "${E2E_CLUSTERS[@]}"; do
+      for f in "$d"/*.log; do echo "--- $f"; tail -25 "$f"; done >&2
+    done
+    log "FAIL: $(cat "$W/FAILED" 2>/dev/null || echo "exit status $status")"
+  fi
+  for d in "${E2E_CLUSTERS[@]}"; do e2e_down "$d" || true; done
+  exit $status
+}
+
+# report appends a result line to REPORT and shows it.
+report() { echo "$*" | tee -a "$REPORT" >&2; }

@@ -21,29 +21,10 @@ export REPO E2E_PREFIX=kgm
 # shellcheck source=lib.sh
 . "$REPO/hack/e2e/lib.sh"
 
-if [ "$(id -u)" != 0 ]; then
-  echo "e2e multicluster: skipping: needs root for network namespaces (run as root, as CI does)"
-  exit 0
-fi
-KAS=$("$REPO/hack/build-kube-apiserver.sh")
-export KAS
-command -v kubectl >/dev/null || ln -sf "$(dirname "$KAS")/kubectl-v1.34.4" /usr/local/bin/kubectl
-for c in etcd wg iptables ping curl openssl kubectl; do
-  command -v "$c" >/dev/null || die "missing $c (.ci/run installs it)"
-done
+e2e_require multicluster etcd wg iptables ping curl openssl kubectl
 
-W=$(mktemp -d /tmp/kgctl-multicluster.XXXXXX)
-export W
-KGCTL=$W/kgctl
+e2e_workdir multicluster a b
 A=$W/a B=$W/b
-REPORT=$W/report.txt
-trap 'status=$?; if [ $status -ne 0 ]; then for f in "$A"/*.log "$B"/*.log; do echo "--- $f"; tail -25 "$f"; done >&2; log "FAIL: $(cat "$W/FAILED" 2>/dev/null || echo "exit status $status")"; fi; e2e_down "$A" || true; e2e_down "$B" || true; exit $status' EXIT
-e2e_down
-mkdir -p "$A" "$B"
-report() { echo "$*" | tee -a "$REPORT" >&2; }
-
-log "building kgctl"
-(cd "$REPO" && CGO_ENABLED=0 go build -o "$KGCTL" ./cmd/kgctl)
 
 log "network: router, two API servers, two clusters"
 router_up

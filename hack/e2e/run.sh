@@ -25,29 +25,10 @@ export REPO
 # shellcheck source=outage.sh
 . "$REPO/hack/e2e/outage.sh"
 
-if [ "$(id -u)" != 0 ]; then
-  echo "e2e: skipping: needs root for network namespaces (run as root, as CI does)"
-  exit 0
-fi
-KAS=$("$REPO/hack/build-kube-apiserver.sh")
-export KAS
-command -v kubectl >/dev/null || ln -sf "$(dirname "$KAS")/kubectl-v1.34.4" /usr/local/bin/kubectl
-for c in etcd wg wireguard-go iptables ping curl openssl kubectl; do
-  command -v "$c" >/dev/null || die "missing $c (.ci/run installs it)"
-done
+e2e_require "" etcd wg wireguard-go iptables ping curl openssl kubectl
 
-W=$(mktemp -d /tmp/kgctl-e2e.XXXXXX)
-export W
-KGCTL=$W/kgctl
-K=$W/kubeconfig
-REPORT=$W/report.txt
-trap 'status=$?; if [ $status -ne 0 ]; then for f in "$W"/*.log; do echo "--- $f"; tail -25 "$f"; done >&2; log "FAIL: $(cat "$W/FAILED" 2>/dev/null || echo "exit status $status")"; fi; e2e_down "$W" || true; exit $status' EXIT
-e2e_down
+e2e_workdir e2e
 kc() { kubectl --kubeconfig "$K" "$@"; }
-report() { echo "$*" | tee -a "$REPORT" >&2; }
-
-log "building kgctl"
-(cd "$REPO" && CGO_ENABLED=0 go build -o "$KGCTL" ./cmd/kgctl)
 
 log "network: router, api, locations, NAT box, peer"
 router_up

@@ -41,35 +41,11 @@ export REPO E2E_PREFIX=kgu
 # shellcheck source=lib.sh
 . "$REPO/hack/e2e/lib.sh"
 
-if [ "$(id -u)" != 0 ]; then
-  echo "e2e upgrade: skipping: needs root for network namespaces (run as root, as CI does)"
-  exit 0
-fi
-KAS=$("$REPO/hack/build-kube-apiserver.sh")
-export KAS
-command -v kubectl >/dev/null || ln -sf "$(dirname "$KAS")/kubectl-v1.34.4" /usr/local/bin/kubectl
-for c in etcd wg iptables ping curl openssl kubectl nsenter; do
-  command -v "$c" >/dev/null || die "missing $c (.ci/run installs it)"
-done
+e2e_require upgrade etcd wg iptables ping curl openssl kubectl nsenter
 
-W=$(mktemp -d /tmp/kgctl-upgrade.XXXXXX)
-export W
-KGCTL=$W/kgctl
-K=$W/kubeconfig
-REPORT=$W/report.txt
-trap 'status=$?; if [ $status -ne 0 ]; then for f in "$W"/*.log; do echo "--- $f"; tail -25 "$f"; done >&2; log "FAIL: $(cat "$W/FAILED" 2>/dev/null || echo "exit status $status")"; fi; e2e_down "$W" || true; exit $status' EXIT
-e2e_down
-kc() { kubectl --kubeconfig "$K" --request-timeout=20s "$@"; }
-report() { echo "$*" | tee -a "$REPORT" >&2; }
 START=$SECONDS
-
-# KGCTL_BIN: a kgctl built beforehand (build outside flock on a shared machine).
-if [ -n "${KGCTL_BIN:-}" ]; then
-  cp "$KGCTL_BIN" "$KGCTL"
-else
-  log "building kgctl"
-  (cd "$REPO" && CGO_ENABLED=0 go build -o "$KGCTL" ./cmd/kgctl)
-fi
+e2e_workdir upgrade # KGCTL_BIN: a kgctl built beforehand
+kc() { kubectl --kubeconfig "$K" --request-timeout=20s "$@"; }
 
 log "network: router, api, east, west, NAT box with home behind it"
 router_up
