@@ -77,12 +77,20 @@ func (a *Agent) renderStatus() {
 	h.value = health.Encode(s)
 }
 
+// statusChange is the status to publish, with ok false when there is
+// none yet (the tracker has not held) or the Node's annotations
+// (current) already carry it.
+func (a *Agent) statusChange(current map[string]string) (v string, ok bool) {
+	v = a.health.value
+	return v, v != "" && current[health.Key] != v
+}
+
 // statusOverlay adds the status about to be published to the node's
 // annotations as the mesh is built from them, so a demotion takes effect
 // in the same reconcile that publishes it.
 func (a *Agent) statusOverlay(current map[string]string, patch map[string]*string) map[string]*string {
-	v := a.health.value
-	if v == "" || current[health.Key] == v {
+	v, ok := a.statusChange(current)
+	if !ok {
 		return patch
 	}
 	out := make(map[string]*string, len(patch)+1)
@@ -95,8 +103,8 @@ func (a *Agent) statusOverlay(current map[string]string, patch map[string]*strin
 
 // statusPatch adds the status to patch when it differs from the Node's.
 func (a *Agent) statusPatch(current map[string]string, patch map[string]*string) map[string]*string {
-	v := a.health.value
-	if v == "" || current[health.Key] == v {
+	v, ok := a.statusChange(current)
+	if !ok {
 		return patch
 	}
 	if patch == nil {
