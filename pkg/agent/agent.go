@@ -132,6 +132,8 @@ type Agent struct {
 	failover     failoverState
 	lastNoDemote string
 	probeFailed  bool
+	// probes holds back probes to silent leaders (probegate.go).
+	probes probeGate
 }
 
 // New checks the options; it touches nothing.

@@ -208,7 +208,10 @@ func (a *Agent) probeTick(ctx context.Context) {
 		return
 	}
 	now := a.o.Now()
-	targets, probed := probeTargets(m, view)
+	leaders, probed := probeTargets(m, view)
+	// Silent leaders are probed rarely (probegate.go): WireGuard keeps
+	// what is sent to a peer without a session.
+	targets := a.probes.due(leaders, now, a.o.Probe.Timeout, a.health.tracker.LastReceived)
 	if len(targets) > 0 && a.o.Probe.Prober != nil {
 		if err := a.o.Probe.Prober.Probe(targets); err != nil && !a.probeFailed {
 			a.o.Logger.Warn("probing other leaders", "err", err)

@@ -62,22 +62,24 @@ func (p *UDPProber) Probe(targets []netip.Addr) error {
 // Close closes the socket.
 func (p *UDPProber) Close() error { return p.conn.Close() }
 
-// probeTargets are the WireGuard IPs of every other segment's leader,
-// and those leaders' public keys (base64), when view's node leads its
-// segment; nothing otherwise (a follower has no tunnel to probe).
-func probeTargets(m *topology.Mesh, view topology.NodeView) ([]netip.Addr, map[string]bool) {
+// probeTargets are the WireGuard IPs of every other segment's leader
+// with their public keys, and the set of those keys (base64), when
+// view's node leads its segment; nothing otherwise (a follower has no
+// tunnel to probe).
+func probeTargets(m *topology.Mesh, view topology.NodeView) ([]probeTarget, map[string]bool) {
 	if m == nil || !view.Leader {
 		return nil, nil
 	}
-	var targets []netip.Addr
+	var targets []probeTarget
 	keys := make(map[string]bool, len(m.Segments))
 	for i := range m.Segments {
 		seg := &m.Segments[i]
 		if seg == view.Segment || !seg.WireGuardIP.IsValid() {
 			continue
 		}
-		targets = append(targets, seg.WireGuardIP)
-		keys[seg.LeaderNode().Key.String()] = true
+		k := seg.LeaderNode().Key.String()
+		targets = append(targets, probeTarget{Addr: seg.WireGuardIP, Key: k})
+		keys[k] = true
 	}
 	return targets, keys
 }

@@ -234,6 +234,7 @@ func (o *AgentOptions) Run(ctx context.Context) error {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	log := o.logger
+	dumpHeapOnSignal(ctx, log)
 
 	key, created, err := keyfile.LoadOrCreate(o.PrivateKeyPath, nil)
 	if err != nil {
