@@ -149,7 +149,15 @@ func WriteJSON(w io.Writer, p *Plan) error {
 			return err
 		}
 	}
-	if err := p.eachNode(func(_ int, n *NodeChange) error { return item(nodeJSON(n)) }); err != nil {
+	nw := nodeJSONWriter{w: bw}
+	if err := p.eachNode(func(_ int, n *NodeChange) error {
+		err := nw.node(n, first)
+		first = false
+		return err
+	}); err != nil {
+		return err
+	}
+	if err := nw.flush(); err != nil {
 		return err
 	}
 	for i := range p.Locations {
@@ -179,18 +187,6 @@ func WriteJSON(w io.Writer, p *Plan) error {
 	bw.Write(summary)
 	bw.WriteString("\n}\n")
 	return bw.Flush()
-}
-
-func nodeJSON(n *NodeChange) jsonChange {
-	c := jsonChange{Kind: "node", Name: n.Name, Action: n.Action, Reason: n.Reason,
-		Segment: n.Segment, Location: n.Location, IsLeader: n.Leader, ListenPort: n.ListenPort}
-	if n.WireGuardIP != nil {
-		c.WireGuardIP = &Change[string]{Before: prefixString(n.WireGuardIP.Before), After: prefixString(n.WireGuardIP.After)}
-	}
-	c.WireGuardPeers = wgPeersJSON(n.Peers)
-	c.Routes = diffOf(routesJSON(n.Routes.Added), routesJSON(n.Routes.Removed))
-	c.Rules = diffOf(rulesJSON(n.Rules.Added), rulesJSON(n.Rules.Removed))
-	return c
 }
 
 func locationJSON(l *LocationChange) jsonChange {
@@ -235,22 +231,6 @@ func wgPeersJSON(ps []WireGuardPeerChange) []jsonWireGuardPeer {
 			AllowedIPs: diffOf(p.AllowedIPs.Added, p.AllowedIPs.Removed),
 			Keepalive:  p.PersistentKeepalive, PresharedKey: p.PresharedKey,
 		})
-	}
-	return out
-}
-
-func routesJSON(rs []topology.Route) []jsonRoute {
-	var out []jsonRoute
-	for _, r := range rs {
-		out = append(out, jsonRoute{Dst: r.Dst, Gw: addrString(r.Gw), Device: r.Device, OnLink: r.OnLink, Table: r.Table})
-	}
-	return out
-}
-
-func rulesJSON(rs []topology.Rule) []jsonRule {
-	var out []jsonRule
-	for _, r := range rs {
-		out = append(out, jsonRule{Src: prefixString(r.Src), Dst: prefixString(r.Dst), FromWireGuard: r.FromWireGuard, Table: r.Table})
 	}
 	return out
 }

@@ -1,0 +1,418 @@
+package plan
+
+import (
+	"bufio"
+	"net/netip"
+	"strconv"
+	"unicode/utf8"
+
+	"github.com/kgctl/kgctl/pkg/topology"
+)
+
+// Node changes are rendered by hand: a flip to a full mesh writes every
+// node's change of every other node, millions of routes, and marshalling
+// each route by reflection costs five times the text plan. The bytes are
+// those encoding/json's MarshalIndent(jsonChange, "    ", "  ") writes
+// (json_reference_test.go keeps that path and compares the two), field
+// for field in jsonChange's order, with its omitempty rules and its
+// escaping of strings (HTML characters and U+2028/U+2029 escaped,
+// invalid UTF-8 replaced).
+
+// jsonIndents holds a newline and the indentation of every level the
+// node changes use: the array items' prefix (4 spaces), then 2 a level.
+const jsonIndents = "\n    " + "                                "
+
+// indent appends a newline and the indentation of level (0: a change
+// in the changes array).
+func indent(b []byte, level int) []byte {
+	return append(b, jsonIndents[:5+2*level]...)
+}
+
+// key appends `,` (unless first), the indentation of level and `"name": `.
+func key(b []byte, level int, name string, first bool) []byte {
+	if !first {
+		b = append(b, ',')
+	}
+	b = indent(b, level)
+	b = append(b, '"')
+	b = append(b, name...)
+	return append(b, '"', ':', ' ')
+}
+
+// jsonSafe marks the ASCII bytes encoding/json writes as they are (with
+// HTML escaping): printable, not a quote, backslash, <, > or &.
+var jsonSafe = func() (t [utf8.RuneSelf]bool) {
+	for c := ' '; c < utf8.RuneSelf; c++ {
+		t[c] = true
+	}
+	for _, c := range `"\<>&` {
+		t[c] = false
+	}
+	return t
+}()
+
+const hexDigits = "0123456789abcdef"
+
+// appendJSONString appends s quoted as encoding/json writes a string:
+// `"` and `\` backslashed, \b \f \n \r \t by name, other control bytes
+// and <, >, & as \u00XX, U+2028 and U+2029 as \u2028 and \u2029, and each
+// byte of invalid UTF-8 as \ufffd.
+func appendJSONString(b []byte, s string) []byte {
+	b = append(b, '"')
+	done := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if jsonSafe[c] {
+				i++
+				continue
+			}
+			b = append(b, s[done:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			}
+			i++
+			done = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			b = append(b, s[done:i]...)
+			b = append(b, `\ufffd`...)
+		case r == '\u2028' || r == '\u2029':
+			b = append(b, s[done:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
+		default:
+			i += size
+			continue
+		}
+		i += size
+		done = i
+	}
+	b = append(b, s[done:]...)
+	return append(b, '"')
+}
+
+// appendJSONPrefix appends a CIDR as encoding/json writes a netip.Prefix
+// (its MarshalText, whose characters need no escaping).
+func appendJSONPrefix(b []byte, p netip.Prefix) []byte {
+	b = append(b, '"')
+	b = p.AppendTo(b)
+	return append(b, '"')
+}
+
+// appendJSONAddr appends addrString(a) as a JSON string; only a zone can
+// hold characters to escape.
+func appendJSONAddr(b []byte, a netip.Addr) []byte {
+	if a.Zone() != "" {
+		return appendJSONString(b, a.String())
+	}
+	b = append(b, '"')
+	b = a.AppendTo(b)
+	return append(b, '"')
+}
+
+// appendChange appends a before/after object whose key is at level.
+func appendChange[T any](b []byte, level int, c *Change[T], value func([]byte, T) []byte) []byte {
+	b = append(b, '{')
+	b = key(b, level+1, "before", true)
+	b = value(b, c.Before)
+	b = key(b, level+1, "after", false)
+	b = value(b, c.After)
+	b = indent(b, level)
+	return append(b, '}')
+}
+
+func appendInt(b []byte, v int) []byte { return strconv.AppendInt(b, int64(v), 10) }
+
+func appendBool(b []byte, v bool) []byte { return strconv.AppendBool(b, v) }
+
+// appendPrefixString appends prefixString(p) as a JSON string.
+func appendPrefixString(b []byte, p netip.Prefix) []byte {
+	if !p.IsValid() {
+		return append(b, '"', '"')
+	}
+	return appendJSONPrefix(b, p)
+}
+
+// appendList appends a JSON array whose key is at level, its items one
+// level deeper; an empty list is [].
+func appendList[T any](b []byte, level int, xs []T, item func([]byte, T) []byte) []byte {
+	if len(xs) == 0 {
+		return append(b, '[', ']')
+	}
+	b = append(b, '[')
+	for i, x := range xs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = indent(b, level+1)
+		b = item(b, x)
+	}
+	b = indent(b, level)
+	return append(b, ']')
+}
+
+// appendPrefixDiff appends an added/removed pair of CIDRs whose key is at
+// level (the caller leaves it out when both are empty).
+func appendPrefixDiff(b []byte, level int, d PrefixDiff) []byte {
+	b = append(b, '{')
+	b = key(b, level+1, "added", true)
+	b = appendList(b, level+1, d.Added, appendJSONPrefix)
+	b = key(b, level+1, "removed", false)
+	b = appendList(b, level+1, d.Removed, appendJSONPrefix)
+	b = indent(b, level)
+	return append(b, '}')
+}
+
+// appendWireGuardPeerJSON appends one WireGuard peer change as an item
+// of a change's wireguard_peers (or config): the newline, its indentation
+// (level 2) and the object.
+func appendWireGuardPeerJSON(b []byte, p *WireGuardPeerChange) []byte {
+	const l = 3 // the fields' level
+	b = indent(b, l-1)
+	b = append(b, '{')
+	b = key(b, l, "action", true)
+	b = appendJSONString(b, string(p.Action))
+	b = key(b, l, "name", false)
+	b = appendJSONString(b, p.Name)
+	b = key(b, l, "public_key", false)
+	b = appendJSONString(b, p.PublicKey)
+	if p.Endpoint != nil {
+		b = key(b, l, "endpoint", false)
+		b = appendChange(b, l, p.Endpoint, appendJSONString)
+	}
+	if !p.AllowedIPs.Empty() {
+		b = key(b, l, "allowed_ips", false)
+		b = appendPrefixDiff(b, l, p.AllowedIPs)
+	}
+	if p.PersistentKeepalive != nil {
+		b = key(b, l, "persistent_keepalive", false)
+		b = appendChange(b, l, p.PersistentKeepalive, appendInt)
+	}
+	if p.PresharedKey != "" {
+		b = key(b, l, "preshared_key", false)
+		b = appendJSONString(b, p.PresharedKey)
+	}
+	b = indent(b, l-1)
+	return append(b, '}')
+}
+
+// peerJSON is the shared peer change rendered as an item of
+// wireguard_peers, once for every node that lists it.
+func (j *nodeJSONWriter) peerJSON(m *peerMemo) string {
+	if s, ok := j.shared[m]; ok {
+		return s
+	}
+	if j.shared == nil || len(j.shared) >= sharedLimit {
+		j.shared = make(map[*peerMemo]string)
+	}
+	s := string(appendWireGuardPeerJSON(nil, &m.change))
+	j.shared[m] = s
+	return s
+}
+
+// sharedLimit bounds the renderings a node writer keeps.
+const sharedLimit = 1 << 16
+
+// jsonFlushAt is how many bytes a node writer collects before handing
+// them to the buffered writer (which writes a full chunk through).
+const jsonFlushAt = 64 << 10
+
+// nodeJSONWriter renders node changes into a buffer it hands on to w in
+// chunks; the buffer is kept from node to node.
+type nodeJSONWriter struct {
+	w   *bufio.Writer
+	buf []byte
+	// shared are the renderings of shared peer changes.
+	shared map[*peerMemo]string
+}
+
+// spill hands the buffer on once it is full enough.
+func (j *nodeJSONWriter) spill() error {
+	if len(j.buf) < jsonFlushAt {
+		return nil
+	}
+	return j.flush()
+}
+
+func (j *nodeJSONWriter) flush() error {
+	_, err := j.w.Write(j.buf)
+	j.buf = j.buf[:0]
+	return err
+}
+
+// node writes one node change as an item of the changes array, preceded
+// by a comma unless first; it writes what json.MarshalIndent(nodeJSON(n),
+// "    ", "  ") writes after the newline and indentation.
+func (j *nodeJSONWriter) node(n *NodeChange, first bool) error {
+	const l = 1 // the fields' level
+	b := j.buf
+	if !first {
+		b = append(b, ',')
+	}
+	b = indent(b, 0)
+	b = append(b, '{')
+	b = key(b, l, "kind", true)
+	b = append(b, `"node"`...)
+	b = key(b, l, "name", false)
+	b = appendJSONString(b, n.Name)
+	b = key(b, l, "action", false)
+	b = appendJSONString(b, string(n.Action))
+	b = key(b, l, "reason", false)
+	b = appendJSONString(b, n.Reason)
+	if n.Segment != nil {
+		b = key(b, l, "segment", false)
+		b = appendChange(b, l, n.Segment, appendJSONString)
+	}
+	if n.Location != nil {
+		b = key(b, l, "location", false)
+		b = appendChange(b, l, n.Location, appendJSONString)
+	}
+	if n.Leader != nil {
+		b = key(b, l, "is_leader", false)
+		b = appendChange(b, l, n.Leader, appendBool)
+	}
+	if n.WireGuardIP != nil {
+		b = key(b, l, "wireguard_ip", false)
+		b = appendChange(b, l, n.WireGuardIP, appendPrefixString)
+	}
+	if n.ListenPort != nil {
+		b = key(b, l, "listen_port", false)
+		b = appendChange(b, l, n.ListenPort, appendInt)
+	}
+	j.buf = b
+	if len(n.Peers) > 0 {
+		j.buf = key(j.buf, l, "wireguard_peers", false)
+		j.buf = append(j.buf, '[')
+		memos := n.memos
+		if len(memos) != len(n.Peers) {
+			memos = nil
+		}
+		for i := range n.Peers {
+			if i > 0 {
+				j.buf = append(j.buf, ',')
+			}
+			if memos != nil {
+				j.buf = append(j.buf, j.peerJSON(memos[i])...)
+			} else {
+				j.buf = appendWireGuardPeerJSON(j.buf, &n.Peers[i])
+			}
+			if err := j.spill(); err != nil {
+				return err
+			}
+		}
+		j.buf = indent(j.buf, l)
+		j.buf = append(j.buf, ']')
+	}
+	if !n.Routes.Empty() {
+		j.buf = key(j.buf, l, "routes", false)
+		j.buf = append(j.buf, '{')
+		j.buf = key(j.buf, l+1, "added", true)
+		if err := j.routes(n.Routes.Added); err != nil {
+			return err
+		}
+		j.buf = key(j.buf, l+1, "removed", false)
+		if err := j.routes(n.Routes.Removed); err != nil {
+			return err
+		}
+		j.buf = indent(j.buf, l)
+		j.buf = append(j.buf, '}')
+	}
+	if !n.Rules.Empty() {
+		b := key(j.buf, l, "rules", false)
+		b = append(b, '{')
+		b = key(b, l+1, "added", true)
+		b = appendList(b, l+1, n.Rules.Added, appendRuleJSON)
+		b = key(b, l+1, "removed", false)
+		b = appendList(b, l+1, n.Rules.Removed, appendRuleJSON)
+		b = indent(b, l)
+		j.buf = append(b, '}')
+	}
+	j.buf = indent(j.buf, 0)
+	j.buf = append(j.buf, '}')
+	return j.spill()
+}
+
+// routeHead opens a route item of routes.added or .removed (level 3)
+// up to its destination's value.
+const routeHead = "\n          {\n            \"dst\": "
+
+// routes appends a list of routes, the value of a key at level 2, each
+// route formatted in place.
+func (j *nodeJSONWriter) routes(rs []topology.Route) error {
+	if len(rs) == 0 {
+		j.buf = append(j.buf, '[', ']')
+		return nil
+	}
+	const l = 4 // a route's fields' level
+	j.buf = append(j.buf, '[')
+	for i, r := range rs {
+		b := j.buf
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, routeHead...)
+		b = appendJSONPrefix(b, r.Dst)
+		if r.Gw.IsValid() {
+			b = key(b, l, "gw", false)
+			b = appendJSONAddr(b, r.Gw)
+		}
+		b = key(b, l, "device", false)
+		b = appendJSONString(b, string(r.Device))
+		if r.OnLink {
+			b = key(b, l, "onlink", false)
+			b = append(b, "true"...)
+		}
+		b = key(b, l, "table", false)
+		b = appendJSONString(b, string(r.Table))
+		b = indent(b, l-1)
+		j.buf = append(b, '}')
+		if err := j.spill(); err != nil {
+			return err
+		}
+	}
+	j.buf = indent(j.buf, 2)
+	j.buf = append(j.buf, ']')
+	return nil
+}
+
+// appendRuleJSON appends a rule as an item of rules.added or .removed.
+func appendRuleJSON(b []byte, r topology.Rule) []byte {
+	const l = 4 // the fields' level
+	b = append(b, '{')
+	first := true
+	if r.Src.IsValid() {
+		b = key(b, l, "src", first)
+		b = appendJSONPrefix(b, r.Src)
+		first = false
+	}
+	if r.Dst.IsValid() {
+		b = key(b, l, "dst", first)
+		b = appendJSONPrefix(b, r.Dst)
+		first = false
+	}
+	if r.FromWireGuard {
+		b = key(b, l, "iif_wireguard", first)
+		b = append(b, "true"...)
+		first = false
+	}
+	b = key(b, l, "table", first)
+	b = appendJSONString(b, string(r.Table))
+	b = indent(b, l-1)
+	return append(b, '}')
+}
