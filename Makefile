@@ -76,7 +76,7 @@ policy-test:
 FUZZTIME ?= 10s
 FUZZ_TARGETS := ./pkg/wireguard:FuzzParseEndpoint ./pkg/wireguard:FuzzParseKey \
 	./pkg/translate:FuzzNode ./pkg/translate:FuzzPeer ./pkg/source:FuzzDecode ./pkg/source:FuzzBlockYAML \
-	./pkg/plan/change:FuzzDecode ./pkg/plan/change:FuzzMergePatch ./pkg/agent/iptables:FuzzParseSave
+	./pkg/plan:FuzzJSONString ./pkg/plan/change:FuzzDecode ./pkg/plan/change:FuzzMergePatch ./pkg/agent/iptables:FuzzParseSave
 fuzz:
 	@for t in $(FUZZ_TARGETS); do \
 	  echo "fuzz $${t#*:} in $${t%%:*} for $(FUZZTIME)"; \
