@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -41,7 +42,8 @@ func (w *watchedCluster) Annotate(ctx context.Context, node string, a map[string
 
 func (w *watchedCluster) observeAll() {
 	for _, n := range w.nodes {
-		w.tr.Observe(n.Name, n.Annotations[translate.LastSeenKey], translate.Ready(n))
+		interval, _ := translate.HeartbeatInterval(n)
+		w.tr.Observe(n.Name, n.Annotations[translate.LastSeenKey], interval, translate.Ready(n))
 	}
 }
 
@@ -323,9 +325,133 @@ func TestLivenessReady(t *testing.T) {
 	if got := peers(); got != 1 {
 		t.Fatalf("%d peers with b not Ready but heartbeating, want 1 (b)", got)
 	}
-	setReady("c", "True")
-	run(30 * time.Second)
+	setReady("c", "True") // c's kubelet and agent are back
+	run(30*time.Second, "c")
 	if got := peers(); got != 2 {
 		t.Fatalf("%d peers after c is Ready again, want 2", got)
+	}
+}
+
+// TestLivenessReadyAgentGone: through the agent, a Ready kgctl node whose
+// agent is gone (kubelet runs) leaves the mesh once its last-seen, as
+// this agent observes it, has not changed for 3 × its published interval
+// plus the limit (31 minutes, aged up to this agent's echoes every 10
+// minutes), and comes back with its next heartbeat; a Ready Kilo node
+// (no marker) stays whatever its last-seen; an hour without the API
+// server prunes nobody.
+func TestLivenessReadyAgentGone(t *testing.T) {
+	type world struct {
+		w *watchedCluster
+		// run reconciles every resync for d; the beating nodes heartbeat
+		// every 10 minutes, as kgctl agents do when nobody needs more.
+		run func(d time.Duration, beating ...string)
+		// beat is a node's heartbeat now.
+		beat  func(name string)
+		peers func() int
+	}
+	for _, tc := range []struct {
+		name  string
+		steps func(w world) error
+	}{{
+		name: "b's agent gone: in at 30 minutes, out by 41, back with its heartbeat",
+		steps: func(w world) error {
+			w.run(30*time.Minute, "c")
+			if got := w.peers(); got != 2 {
+				return fmt.Errorf("%d peers 30 minutes after b's last heartbeat, want 2", got)
+			}
+			w.run(11*time.Minute, "c")
+			if got := w.peers(); got != 1 {
+				return fmt.Errorf("%d peers 41 minutes after b's last heartbeat, want 1 (c)", got)
+			}
+			w.beat("b")
+			w.run(30*time.Second, "c")
+			if got := w.peers(); got != 2 {
+				return fmt.Errorf("%d peers after b heartbeats again, want 2", got)
+			}
+			return nil
+		},
+	}, {
+		name: "the API server away for an hour: nobody pruned, during or after",
+		steps: func(w world) error {
+			w.run(5*time.Minute, "b", "c")
+			w.w.down = true
+			for range 6 {
+				w.run(10*time.Minute, "b", "c") // their writes fail too
+				if got := w.peers(); got != 2 {
+					return fmt.Errorf("%d peers during the outage, want 2", got)
+				}
+			}
+			w.w.down = false
+			w.run(30 * time.Second) // only our own write has come back
+			if got := w.peers(); got != 2 {
+				return fmt.Errorf("%d peers after the outage, before the others' heartbeats, want 2", got)
+			}
+			w.run(20*time.Minute, "b", "c")
+			if got := w.peers(); got != 2 {
+				return fmt.Errorf("%d peers 20 minutes after the outage, want 2", got)
+			}
+			return nil
+		},
+	}, {
+		name: "a Ready Kilo node whose heartbeat stopped stays",
+		steps: func(w world) error {
+			for i, n := range w.w.nodes {
+				if n.Name == "b" {
+					w.w.nodes[i] = withAnnotations(n, map[string]*string{translate.HeartbeatIntervalKey: nil})
+				}
+			}
+			w.w.observeAll()
+			w.run(2*time.Hour, "c")
+			if got := w.peers(); got != 2 {
+				return fmt.Errorf("%d peers two hours after the Kilo node's last heartbeat, want 2", got)
+			}
+			return nil
+		},
+	}} {
+		t.Run(tc.name, func(t *testing.T) {
+			now := time.Unix(1_800_000_000, 0)
+			day := now.Add(-24 * time.Hour)
+			clock := func() time.Time { return now }
+			tr := liveness.New(liveness.Options{Self: "a", StaleAfter: time.Minute, EchoGap: 75 * time.Second, Now: clock})
+			wc := &watchedCluster{tr: tr}
+			wc.nodes = []*corev1.Node{
+				readyNode(node("a", "east", "", "10.2.0.0/24", map[string]string{}), "True", day),
+				readyNode(remoteNode("b", "west", "10.2.1.0/24", wireguard.Key{0, 2}, "198.51.100.2:51820", now), "True", day),
+				readyNode(remoteNode("c", "south", "10.2.2.0/24", wireguard.Key{0, 3}, "198.51.100.3:51820", now), "True", day),
+			}
+			wc.observeAll()
+			h := &fakeHost{}
+			a := newLivenessAgent(t, wc, h, tr, clock)
+			last := map[string]time.Time{"b": now, "c": now}
+			w := world{w: wc,
+				beat: func(n string) {
+					wc.heartbeat(n, now)
+					if !wc.down {
+						last[n] = now
+					}
+				},
+				peers: func() int { return len(h.applied[len(h.applied)-1].WireGuard.Peers) },
+			}
+			w.run = func(d time.Duration, beating ...string) {
+				for end := now.Add(d); now.Before(end); {
+					now = now.Add(30 * time.Second)
+					for _, n := range beating {
+						if now.Sub(last[n]) >= 10*time.Minute {
+							w.beat(n)
+						}
+					}
+					_ = a.Reconcile(context.Background()) // fails while down: the patch
+				}
+			}
+			if err := a.Reconcile(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			if err := tc.steps(w); err != nil {
+				t.Fatal(err)
+			}
+			if a.heartbeat.every != 10*time.Minute {
+				t.Errorf("the agent writes last-seen every %s (%s), want 10m", a.heartbeat.every, a.heartbeat.reason)
+			}
+		})
 	}
 }

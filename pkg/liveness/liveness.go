@@ -16,11 +16,14 @@
 //
 // A node with a Ready condition (kubelet's, kept by the node lifecycle
 // controller) is judged by it instead: Ready is alive, whatever its
-// last-seen (kgctl agents refresh it rarely when nobody needs it); not
-// Ready is stale once this agent has seen it so for StaleAfter, on its
-// own clock, unless the node's agent still heartbeats meanwhile (kubelet
-// down, agent and tunnels up). The condition changes only on transitions,
-// so the watch carries changes, not time.
+// last-seen (kgctl agents refresh it rarely when nobody needs it), unless
+// its agent publishes how rarely (kilo.squat.ai/heartbeat-interval) and
+// its heartbeat stayed unchanged for longer than three such intervals
+// plus StaleAfter, aged up to the echo as above (kubelet runs, the agent
+// is gone); not Ready is stale once this agent has seen it so for
+// StaleAfter, on its own clock, unless the node's agent still heartbeats
+// meanwhile (kubelet down, agent and tunnels up). The condition changes
+// only on transitions, so the watch carries changes, not time.
 //
 // It does not decide anything for read-only commands on files or a
 // one-shot list: those have no watch to observe and use the annotation
@@ -80,12 +83,20 @@ type Tracker struct {
 
 type entry struct {
 	value string
-	// seen is when value was last seen to change (local clock), or, for
-	// a node first seen long dead, the annotated time.
+	// seen is when value was last seen to change, or first seen (local
+	// clock).
 	seen time.Time
-	// dead marks a node judged stale before an outage, or first seen long
-	// dead: the grace period after a gap is for the living only.
+	// first is set while value is the one first seen; firstAge is how old
+	// it was then by the local clock (negative: not a Unix time), for
+	// the first-seen check (longDead).
+	first    bool
+	firstAge time.Duration
+	// dead marks a node judged stale before an outage: the grace period
+	// after a gap is for the living only.
 	dead bool
+	// interval is the heartbeat interval the node publishes (the kgctl
+	// marker); zero without one.
+	interval time.Duration
 	// ready is the Ready condition's status ("" none), readySince when
 	// this agent saw it change (or, first seen not Ready for long, the
 	// condition's lastTransitionTime).
@@ -126,13 +137,14 @@ func (t *Tracker) SetEchoGap(d time.Duration) {
 	t.o.EchoGap = d
 }
 
-// Observe records a node's heartbeat value and Ready condition as the
+// Observe records a node's heartbeat value, the heartbeat interval it
+// publishes (zero: none, a Kilo agent) and its Ready condition as the
 // watch delivers them (on every add and update, changed or not). It
 // reports whether the node's liveness changed with them (a stale node
 // heartbeats or is Ready again): the watch wakes the reconciler then,
 // and only then, for a heartbeat or a Ready change. A node turning stale
 // does so with time, not with an update: the next resync drops it.
-func (t *Tracker) Observe(node, lastSeen string, ready topology.Readiness) (changed bool) {
+func (t *Tracker) Observe(node, lastSeen string, interval time.Duration, ready topology.Readiness) (changed bool) {
 	now := t.o.Now()
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -142,12 +154,10 @@ func (t *Tracker) Observe(node, lastSeen string, ready topology.Readiness) (chan
 		defer func() { changed = was != t.stale(e, now) }()
 	}
 	if !ok {
-		e = &entry{value: lastSeen, seen: now, ready: ready.Status, readySince: now}
+		e = &entry{value: lastSeen, seen: now, first: true, firstAge: firstAge(lastSeen, now),
+			interval: interval, ready: ready.Status, readySince: now}
 		t.nodes[node] = e
 		if node != t.o.Self {
-			if at, long := t.longDead(lastSeen, now); long {
-				e.seen, e.dead = at, true
-			}
 			// Not Ready for long by the condition's own time (generously,
 			// as for last-seen): no grace period at every agent restart.
 			if ready.Status != "" && ready.Status != topology.ReadyTrue &&
@@ -160,28 +170,52 @@ func (t *Tracker) Observe(node, lastSeen string, ready topology.Readiness) (chan
 		}
 		return false
 	}
+	e.interval = interval
 	if e.ready != ready.Status {
 		e.ready, e.readySince = ready.Status, now
 	}
 	if e.value == lastSeen {
 		return false
 	}
-	e.value, e.seen, e.dead = lastSeen, now, false
+	e.value, e.seen, e.dead, e.first = lastSeen, now, false, false
 	if node == t.o.Self && lastSeen != "" {
 		t.echoed(now)
 	}
 	return false
 }
 
-// longDead reports whether a heartbeat first seen is older, by the local
-// clock, than StaleAfter plus the skew tolerance, and its time.
-func (t *Tracker) longDead(v string, now time.Time) (time.Time, bool) {
+// firstAge is how old a heartbeat value is by the local clock; negative
+// when it is not a Unix time.
+func firstAge(v string, now time.Time) time.Duration {
 	s, err := strconv.ParseInt(v, 10, 64)
 	if err != nil {
-		return time.Time{}, v == "" // no heartbeat at all: never alive
+		return -1
 	}
-	at := time.Unix(s, 0)
-	return at, now.Sub(at) > t.o.StaleAfter+t.o.SkewTolerance
+	return max(0, now.Sub(time.Unix(s, 0)))
+}
+
+// longDead reports whether a node's heartbeat, unchanged since it was
+// first seen, was then older by the local clock than limit plus the
+// skew tolerance (or absent: never alive). The one comparison of another
+// node's clock with this one's: a node long dead is not let back in for
+// a grace period every time this agent restarts.
+func (t *Tracker) longDead(e *entry, limit time.Duration) bool {
+	return e.first && (e.value == "" || e.firstAge > limit+t.o.SkewTolerance)
+}
+
+// limit is how long a node's heartbeat may stay unchanged, up to the
+// echo, and whether it ages so at all: a node without a Ready condition
+// for StaleAfter; a Ready one that publishes its heartbeat interval for
+// topology.ReadyHeartbeatBound; other Ready nodes and nodes not Ready
+// do not age up to the echo (see stale).
+func (t *Tracker) limit(e *entry) (time.Duration, bool) {
+	switch {
+	case e.ready == "":
+		return t.o.StaleAfter, true
+	case e.ready == topology.ReadyTrue && e.interval > 0:
+		return topology.ReadyHeartbeatBound(e.interval, t.o.StaleAfter), true
+	}
+	return 0, false
 }
 
 // echoed moves the aging clock to now. After a gap longer than EchoGap
@@ -193,15 +227,18 @@ func (t *Tracker) echoed(now time.Time) {
 	if !t.echo.IsZero() && now.Sub(t.echo) > gap {
 		t.outages++
 		for name, e := range t.nodes {
-			// Nodes with a Ready condition do not age up to the echo.
-			if name == t.o.Self || e.dead || e.ready != "" {
+			if name == t.o.Self || e.dead {
 				continue
 			}
-			if t.echo.Sub(e.seen) > t.o.StaleAfter {
+			limit, aged := t.limit(e)
+			if !aged || t.longDead(e, limit) {
+				continue // does not age up to the echo, or was never alive
+			}
+			if t.echo.Sub(e.seen) > limit {
 				e.dead = true // was already stale before the gap
 				continue
 			}
-			e.seen = now
+			e.seen, e.first = now, false
 		}
 	}
 	t.echo = now
@@ -234,6 +271,9 @@ func (t *Tracker) Adjust(n *topology.Node) {
 		return
 	}
 	n.LastSeen, n.Ready.Since = e.seen, e.readySince
+	if e.first && e.firstAge >= 0 {
+		n.LastSeen = e.seen.Add(-e.firstAge) // first seen long dead: its own time
+	}
 	if e.value == "" {
 		n.LastSeen = time.Time{}
 	}
@@ -243,19 +283,25 @@ func (t *Tracker) Adjust(n *topology.Node) {
 //   - No Ready condition: its heartbeat stayed unchanged for longer than
 //     StaleAfter up to the latest echo (without an echo yet, the agent
 //     has just started, nobody ages).
-//   - Ready: never.
+//   - Ready, publishing its heartbeat interval (a kgctl agent): the same,
+//     with three intervals plus StaleAfter for the limit (kubelet runs,
+//     its agent is gone). Its agent writes at least every interval, so
+//     the echo, which may come only every interval of this agent's own,
+//     still ages it; and a frozen cache (an outage) ages nobody.
+//   - Ready without a published interval (Kilo's agents): never.
 //   - Not Ready: for longer than StaleAfter, and its heartbeat too, both
 //     on the local clock. Not up to the echo: a kgctl agent echoes only
 //     every --heartbeat-interval when nobody needs more, and a frozen
 //     cache cannot make a Ready node stale (see docs/liveness.md).
 func (t *Tracker) stale(e *entry, now time.Time) bool {
-	switch e.ready {
-	case "":
-		return e.dead || (!t.echo.IsZero() && t.echo.Sub(e.seen) > t.o.StaleAfter)
-	case topology.ReadyTrue:
+	if limit, aged := t.limit(e); aged {
+		return e.dead || t.longDead(e, limit) || (!t.echo.IsZero() && t.echo.Sub(e.seen) > limit)
+	}
+	if e.ready == topology.ReadyTrue {
 		return false
 	}
-	return now.Sub(e.readySince) > t.o.StaleAfter && (e.dead || e.value == "" || now.Sub(e.seen) > t.o.StaleAfter)
+	return now.Sub(e.readySince) > t.o.StaleAfter &&
+		(e.dead || t.longDead(e, t.o.StaleAfter) || e.value == "" || now.Sub(e.seen) > t.o.StaleAfter)
 }
 
 // Status is what the tracker knows, for metrics and logs.

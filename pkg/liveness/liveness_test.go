@@ -49,7 +49,7 @@ func (s *sim) beat() {
 	}
 	for n, skew := range s.skew {
 		if !s.dead[n] {
-			s.tr.Observe(n, unix(s.c.t, skew), topology.Readiness{})
+			s.tr.Observe(n, unix(s.c.t, skew), 0, topology.Readiness{})
 		}
 	}
 }
@@ -69,8 +69,14 @@ func (s *sim) stale(n string) bool { return engineStale(s.tr, s.c.t, n, s.c.t, t
 // Settings.Now, on a node annotated with lastSeen and ready after the
 // tracker adjusted it: whether it is left out of the mesh.
 func engineStale(tr *Tracker, now time.Time, name string, lastSeen time.Time, ready topology.Readiness) bool {
+	return engineStaleMarked(tr, now, name, lastSeen, ready, 0)
+}
+
+// engineStaleMarked is engineStale for a node that publishes its
+// heartbeat interval (a kgctl agent's marker).
+func engineStaleMarked(tr *Tracker, now time.Time, name string, lastSeen time.Time, ready topology.Readiness, interval time.Duration) bool {
 	n := topology.Node{
-		Name: name, Key: wireguard.Key{1}, LastSeen: lastSeen, Ready: ready,
+		Name: name, Key: wireguard.Key{1}, LastSeen: lastSeen, Ready: ready, HeartbeatInterval: interval,
 		Endpoint: wireguard.Endpoint{Addr: netip.MustParseAddr("198.51.100.1"), Port: 51820},
 		PodCIDRs: []netip.Prefix{netip.MustParsePrefix("10.2.0.0/24")},
 	}
@@ -124,7 +130,7 @@ func TestTracker(t *testing.T) {
 			s.down = true
 			s.run(3 * time.Minute)
 			s.down = false
-			s.tr.Observe("self", unix(s.c.t, 0), topology.Readiness{}) // only our own write so far
+			s.tr.Observe("self", unix(s.c.t, 0), 0, topology.Readiness{}) // only our own write so far
 			s.c.add(20 * time.Second)
 		},
 		want: map[string]bool{"a": false, "b": false},
@@ -191,10 +197,10 @@ func TestTrackerFirstSight(t *testing.T) {
 	c := &clock{t: time.Unix(1_800_000_000, 0)}
 	tr := New(Options{Self: "self", StaleAfter: time.Minute, Now: c.now})
 	none := topology.Readiness{}
-	tr.Observe("self", unix(c.t, 0), none)
-	tr.Observe("recent", unix(c.t, -10*time.Minute), none) // within the skew tolerance
-	tr.Observe("ancient", unix(c.t, -24*time.Hour), none)  // long dead
-	tr.Observe("never", "", none)                          // no heartbeat at all
+	tr.Observe("self", unix(c.t, 0), 0, none)
+	tr.Observe("recent", unix(c.t, -10*time.Minute), 0, none) // within the skew tolerance
+	tr.Observe("ancient", unix(c.t, -24*time.Hour), 0, none)  // long dead
+	tr.Observe("never", "", 0, none)                          // no heartbeat at all
 	stale := func(n string, annotated time.Time) bool { return engineStale(tr, c.t, n, annotated, none) }
 	if stale("recent", c.t.Add(-10*time.Minute)) {
 		t.Error("a node 10 minutes behind is stale at first sight")
@@ -206,7 +212,7 @@ func TestTrackerFirstSight(t *testing.T) {
 		t.Error("a node without heartbeat is not stale")
 	}
 	// The dead one comes back: alive at once.
-	tr.Observe("ancient", unix(c.t, 0), none)
+	tr.Observe("ancient", unix(c.t, 0), 0, none)
 	if stale("ancient", c.t) {
 		t.Error("a node that heartbeats again is still stale")
 	}
@@ -224,7 +230,7 @@ func TestTrackerNoEchoNoAging(t *testing.T) {
 	// its patches fail) ages nobody.
 	c := &clock{t: time.Unix(1_800_000_000, 0)}
 	tr := New(Options{Self: "self", StaleAfter: time.Minute, Now: c.now})
-	tr.Observe("a", unix(c.t, 0), topology.Readiness{})
+	tr.Observe("a", unix(c.t, 0), 0, topology.Readiness{})
 	c.add(time.Hour)
 	n := topology.Node{Name: "a", LastSeen: c.t.Add(-time.Hour)}
 	tr.Adjust(&n)

@@ -43,13 +43,14 @@ type Watcher struct {
 	observer NodeObserver
 }
 
-// NodeObserver sees every Node heartbeat and Ready condition the watch
+// NodeObserver sees every Node heartbeat (with the heartbeat interval
+// the node publishes, zero for none) and Ready condition the watch
 // delivers, including those that do not wake the reconciler
 // (pkg/liveness.Tracker is one). Observe reports whether the node's
 // liveness changed with it: only then does a heartbeat or a Ready change
 // wake the reconciler.
 type NodeObserver interface {
-	Observe(node, lastSeen string, ready topology.Readiness) (changed bool)
+	Observe(node, lastSeen string, interval time.Duration, ready topology.Readiness) (changed bool)
 	Forget(node string)
 }
 
@@ -142,7 +143,8 @@ func (w *Watcher) notify() {
 
 func (w *Watcher) observe(obj any) (changed bool) {
 	if n, ok := obj.(*corev1.Node); ok && w.observer != nil {
-		return w.observer.Observe(n.Name, n.Annotations[translate.LastSeenKey], translate.Ready(n))
+		interval, _ := translate.HeartbeatInterval(n) // a bad value: none (translate.Node reports it)
+		return w.observer.Observe(n.Name, n.Annotations[translate.LastSeenKey], interval, translate.Ready(n))
 	}
 	return false
 }

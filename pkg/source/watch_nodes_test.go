@@ -23,14 +23,18 @@ import (
 type recorder struct {
 	mu      sync.Mutex
 	seen    map[string]string
+	every   map[string]time.Duration // the published heartbeat interval
 	forgot  []string
 	observe int
 }
 
-func (r *recorder) Observe(node, lastSeen string, ready topology.Readiness) bool {
+func (r *recorder) Observe(node, lastSeen string, interval time.Duration, ready topology.Readiness) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.seen[node] = lastSeen
+	if r.every != nil {
+		r.every[node] = interval
+	}
 	r.observe++
 	return false
 }
@@ -52,13 +56,13 @@ func (r *recorder) get(node string) string {
 // does; a deletion is forgotten.
 func TestWatcherHeartbeats(t *testing.T) {
 	node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "a", Annotations: map[string]string{
-		translate.LastSeenKey: "100", translate.KeyKey: "k",
+		translate.LastSeenKey: "100", translate.KeyKey: "k", translate.HeartbeatIntervalKey: "600",
 	}}}
 	cs := fake.NewSimpleClientset(node)
 	dc := dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(),
 		map[schema.GroupVersionResource]string{v1alpha1.PeerGVR: "PeerList"})
 	w := NewWatcher(cs, dc, nil, 0)
-	rec := &recorder{seen: map[string]string{}}
+	rec := &recorder{seen: map[string]string{}, every: map[string]time.Duration{}}
 	w.ObserveNodes(rec)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -70,6 +74,11 @@ func TestWatcherHeartbeats(t *testing.T) {
 	if got := rec.get("a"); got != "100" {
 		t.Fatalf("observed last-seen %q at start, want 100", got)
 	}
+	rec.mu.Lock()
+	if got := rec.every["a"]; got != 10*time.Minute {
+		t.Errorf("observed heartbeat interval %s, want the published 600 s", got)
+	}
+	rec.mu.Unlock()
 
 	patch := func(p string) {
 		t.Helper()

@@ -45,8 +45,8 @@ func newCountingTracker(now time.Time) *countingTracker {
 	return c
 }
 
-func (c *countingTracker) Observe(node, lastSeen string, ready topology.Readiness) bool {
-	changed := c.Tracker.Observe(node, lastSeen, ready)
+func (c *countingTracker) Observe(node, lastSeen string, interval time.Duration, ready topology.Readiness) bool {
+	changed := c.Tracker.Observe(node, lastSeen, interval, ready)
 	c.mu.Lock()
 	c.observed++
 	c.mu.Unlock()

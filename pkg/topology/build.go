@@ -85,10 +85,12 @@ func (m *Mesh) readyNodes(nodes []Node) []*Node {
 }
 
 // stale decides liveness (see Settings.Now). A Ready node is alive
-// whatever its last-seen: kgctl agents refresh it rarely when nobody
-// needs it. A node not Ready is stale once it has been so for the limit,
-// unless its agent still checks in (kubelet down, agent and tunnels up:
-// its pods still run and are reachable).
+// whatever its last-seen (kgctl agents refresh it rarely when nobody
+// needs it) unless it publishes how rarely and its last-seen is well
+// past that (kubelet runs, its agent is gone). A node not Ready is stale
+// once it has been so for the limit, unless its agent still checks in
+// (kubelet down, agent and tunnels up: its pods still run and are
+// reachable).
 func (m *Mesh) stale(n *Node) bool {
 	s := m.Settings
 	if s.Now.IsZero() || s.StaleAfter <= 0 {
@@ -99,9 +101,18 @@ func (m *Mesh) stale(n *Node) bool {
 	case "":
 		return seenStale
 	case ReadyTrue:
-		return false
+		return n.HeartbeatInterval > 0 &&
+			(n.LastSeen.IsZero() || s.Now.Sub(n.LastSeen) > ReadyHeartbeatBound(n.HeartbeatInterval, s.StaleAfter))
 	}
 	return seenStale && (n.Ready.Since.IsZero() || s.Now.Sub(n.Ready.Since) > s.StaleAfter)
+}
+
+// ReadyHeartbeatBound is how old a Ready node's last-seen may get when
+// its agent publishes that it refreshes it every interval: three of its
+// intervals plus the staleness limit. Past it, the node's agent is taken
+// for gone although kubelet keeps the node Ready (docs/liveness.md).
+func ReadyHeartbeatBound(interval, staleAfter time.Duration) time.Duration {
+	return 3*interval + staleAfter
 }
 
 // ReadyTrue is the Ready condition's status of a live node.
@@ -122,6 +133,12 @@ func (m *Mesh) staleProblem(n *Node) {
 	if n.Ready.Status == "" {
 		m.problem(Error, "Node", n.Name, "kilo.squat.ai/last-seen", seen,
 			"agent last seen %s (limit %s); left out of the mesh", ago(n.LastSeen), s.StaleAfter)
+		return
+	}
+	if n.Ready.Status == ReadyTrue {
+		m.problem(Error, "Node", n.Name, "kilo.squat.ai/last-seen", seen,
+			"Ready, but agent last seen %s (limit %s: 3 × its heartbeat-interval %s + %s); left out of the mesh",
+			ago(n.LastSeen), ReadyHeartbeatBound(n.HeartbeatInterval, s.StaleAfter), n.HeartbeatInterval, s.StaleAfter)
 		return
 	}
 	m.problem(Error, "Node", n.Name, "status.conditions[Ready]", n.Ready.Status,

@@ -84,6 +84,11 @@ type Node struct {
 	// node lifecycle controller); its zero value means it has none, and
 	// then only LastSeen decides liveness.
 	Ready Readiness
+	// HeartbeatInterval is the longest the node's agent says it leaves
+	// LastSeen unrefreshed (kilo.squat.ai/heartbeat-interval, published
+	// by kgctl agents only); zero when it publishes none (Kilo's agents).
+	// It bounds a Ready node's LastSeen: see ReadyHeartbeatBound.
+	HeartbeatInterval time.Duration
 	// Granularity is what the node's agent says it runs with; "" if unknown.
 	Granularity Granularity
 	// DiscoveredEndpoints are the endpoints this node's WireGuard device
@@ -127,9 +132,11 @@ type Settings struct {
 	Port         int
 	ServiceCIDRs []netip.Prefix
 	// Now and StaleAfter decide liveness: a node whose Ready condition is
-	// True is alive; one without a Ready condition is left out when its
-	// LastSeen is older than StaleAfter before Now; one not Ready is left
-	// out when both its Ready condition's change and its LastSeen are.
+	// True is alive, unless it publishes a HeartbeatInterval and its
+	// LastSeen is older than ReadyHeartbeatBound before Now; one without
+	// a Ready condition is left out when its LastSeen is older than
+	// StaleAfter before Now; one not Ready is left out when both its
+	// Ready condition's change and its LastSeen are.
 	// Either zero disables the check (files in a Git repository carry old
 	// timestamps).
 	Now        time.Time

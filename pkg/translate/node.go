@@ -118,6 +118,11 @@ func Node(n *corev1.Node, opts NodeOptions) (topology.Node, topology.Problems, b
 	}
 	out.DiscoveredEndpoints = discovered(p, a[DiscoveredEndpointsKey])
 	out.Ready = Ready(n)
+	if d, err := heartbeatInterval(a); err != nil {
+		p.add(topology.Warning, HeartbeatIntervalKey, a[HeartbeatIntervalKey], err.Error()+"; ignored: a Ready node is alive whatever its last-seen")
+	} else {
+		out.HeartbeatInterval = d
+	}
 	return out, p.list, ok
 }
 
