@@ -156,7 +156,7 @@ func updateReason(ch *NodeChange, aseg *topology.Segment) string {
 	if n := len(ch.Peers); n > 0 {
 		counts = append(counts, plural(n, "WireGuard peer", "WireGuard peers"))
 	}
-	if n := len(ch.Routes.Added) + len(ch.Routes.Removed); n > 0 {
+	if n := ch.routeCount(); n > 0 {
 		counts = append(counts, plural(n, "route", "routes"))
 	}
 	if n := len(ch.Rules.Added) + len(ch.Rules.Removed); n > 0 {
@@ -245,6 +245,9 @@ func leftOut(ps topology.Problems, kind, name, def string) string {
 func ownChange(ch *NodeChange) NodeChange {
 	c := *ch
 	c.memos = nil
+	if c.packed != nil {
+		c.Routes, c.packed = c.packed.routeDiff(), nil
+	}
 	c.Routes.Added, c.Routes.Removed = slices.Clone(c.Routes.Added), slices.Clone(c.Routes.Removed)
 	c.Peers = slices.Clone(c.Peers)
 	for i := range c.Peers {

@@ -73,6 +73,10 @@ type peerMemo struct {
 	// none: the entries configure a device alike, no change.
 	none bool
 	text [2]*string
+	// sum identifies text[0] for the text writer's grouping (see
+	// summer), set once summed.
+	sum    [2]uint64
+	summed bool
 }
 
 type memoKey struct {
@@ -89,6 +93,9 @@ type differ struct {
 	ranked []rankedMemo
 	bSets  []topology.RouteSet
 	aSets  []topology.RouteSet
+	// vias, when set, numbers the ways out of packed routes: the
+	// changes are the text writer's (see packedRoutes).
+	vias *viaTable
 }
 
 // nodeBuf holds the arrays of one node change's lists while the change
@@ -98,6 +105,8 @@ type nodeBuf struct {
 	peers          []WireGuardPeerChange
 	memos          []*peerMemo
 	added, removed []topology.Route
+	packedAdded    []uint64
+	packedRemoved  []uint64
 }
 
 type rankedMemo struct {
@@ -254,10 +263,10 @@ func (d *differ) nodeChange(name string, bp, ap topology.Problems) (NodeChange, 
 		ch.Rules.Removed = sortRules(bv.Rules())
 		ch.Reason = "leaves the mesh: " + leftOut(ap, "Node", name, "no longer in the cluster")
 	default:
-		ch.Routes = d.c.routes(d.bSets, d.aSets)
+		ch.Routes, ch.packed = d.c.routeChanges(d.bSets, d.aSets, d.vias)
 		ch.Rules = rules(bv.Rules(), av.Rules())
 		if ch.Segment == nil && ch.Location == nil && ch.Leader == nil && ch.WireGuardIP == nil &&
-			ch.ListenPort == nil && len(ch.Peers) == 0 && ch.Routes.Empty() && ch.Rules.Empty() {
+			ch.ListenPort == nil && len(ch.Peers) == 0 && ch.routeCount() == 0 && ch.Rules.Empty() {
 			return ch, false
 		}
 		ch.Action = Update

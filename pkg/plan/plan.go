@@ -125,6 +125,20 @@ type NodeChange struct {
 	// memos are the shared changes Peers were copied from, whose
 	// renderings the text writer keeps (nil: render each).
 	memos []*peerMemo
+	// packed, in the text writer's changes, holds the routes of an
+	// update instead of Routes (see packedRoutes).
+	packed *packedRoutes
+	// sum identifies an update's rendering, for grouping: the text
+	// writer's workers set it.
+	sum [2]uint64
+}
+
+// routeCount is how many routes the change adds and removes.
+func (ch *NodeChange) routeCount() int {
+	if ch.packed != nil {
+		return len(ch.packed.added) + len(ch.packed.removed)
+	}
+	return len(ch.Routes.Added) + len(ch.Routes.Removed)
 }
 
 // WireGuardPeerChange is one [Peer] section of a WireGuard configuration

@@ -44,6 +44,8 @@ type prefixCache struct {
 	devices    []topology.Device
 	tables     []topology.Table
 	bucketList []bucket
+	active     []int
+	gen        uint64
 	// into, when set, holds the arrays routes' results are written to.
 	into *nodeBuf
 	// added, removed and keys are scratch for sorting routes.

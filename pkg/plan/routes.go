@@ -46,6 +46,15 @@ func (c *prefixCache) keyOf(v via) viaKey {
 type bucket struct {
 	v             via
 	before, after [][]netip.Prefix
+	// added and removed are the destinations the way out gains and
+	// loses, in addedBuf and removedBuf when computed here.
+	added, removed       []netip.Prefix
+	addedBuf, removedBuf []netip.Prefix
+	// gen is the routeChanges call the bucket was last used in; vi is
+	// its way out's index in vias (-1: not numbered yet).
+	gen  uint64
+	vi   int64
+	vias *viaTable
 }
 
 // routes compares two nodes' routes as sets. Only the ways out (gateway,
@@ -54,6 +63,13 @@ type bucket struct {
 // routes: a follower in a large cluster routes tens of thousands of
 // prefixes, of which a one-node change touches one list.
 func (c *prefixCache) routes(before, after []topology.RouteSet) RouteDiff {
+	d, _ := c.routeChanges(before, after, nil)
+	return d
+}
+
+// routeChanges is routes, packed into vias' numbering when vias is set
+// and every route packs (see packedRoutes); else as routes.
+func (c *prefixCache) routeChanges(before, after []topology.RouteSet, vias *viaTable) (RouteDiff, *packedRoutes) {
 	var dirty []via // nil: every way out
 	if len(before) == len(after) {
 		for i := range before {
@@ -68,14 +84,16 @@ func (c *prefixCache) routes(before, after []topology.RouteSet) RouteDiff {
 			}
 		}
 		if len(dirty) == 0 {
-			return RouteDiff{}
+			return RouteDiff{}, nil
 		}
 	}
+	// The buckets outlive the call (with the index of their way out in
+	// vias); gen tells this call's.
 	if c.buckets == nil {
 		c.buckets = make(map[viaKey]int)
 	}
-	clear(c.buckets)
-	c.bucketList = c.bucketList[:0]
+	c.gen++
+	c.active = c.active[:0]
 	get := func(v via) *bucket {
 		if dirty != nil && !slices.Contains(dirty, v) {
 			return nil
@@ -85,15 +103,14 @@ func (c *prefixCache) routes(before, after []topology.RouteSet) RouteDiff {
 		if !ok {
 			i = len(c.bucketList)
 			c.buckets[k] = i
-			if i < cap(c.bucketList) {
-				c.bucketList = c.bucketList[:i+1]
-				b := &c.bucketList[i]
-				b.v, b.before, b.after = v, b.before[:0], b.after[:0]
-			} else {
-				c.bucketList = append(c.bucketList, bucket{v: v})
-			}
+			c.bucketList = append(c.bucketList, bucket{v: v, vi: -1})
 		}
-		return &c.bucketList[i]
+		b := &c.bucketList[i]
+		if b.gen != c.gen {
+			b.gen, b.before, b.after = c.gen, b.before[:0], b.after[:0]
+			c.active = append(c.active, i)
+		}
+		return b
 	}
 	for _, s := range before {
 		if b := get(viaOf(s)); b != nil {
@@ -105,15 +122,23 @@ func (c *prefixCache) routes(before, after []topology.RouteSet) RouteDiff {
 			b.after = append(b.after, s.Dsts)
 		}
 	}
+	for _, i := range c.active {
+		b := &c.bucketList[i]
+		b.added, b.removed = c.bucketDiff(b)
+	}
+	if vias != nil {
+		if p, ok := c.packBuckets(vias); ok {
+			return RouteDiff{}, p
+		}
+	}
 	added, removed := c.added[:0], c.removed[:0]
-	for i := range c.bucketList {
+	for _, i := range c.active {
 		b := &c.bucketList[i]
 		v := b.v
-		a, r := c.bucketDiff(b)
-		for _, p := range a {
+		for _, p := range b.added {
 			added = append(added, topology.Route{Dst: p, Gw: v.gw, Device: v.device, OnLink: v.onlink, Table: v.table})
 		}
-		for _, p := range r {
+		for _, p := range b.removed {
 			removed = append(removed, topology.Route{Dst: p, Gw: v.gw, Device: v.device, OnLink: v.onlink, Table: v.table})
 		}
 	}
@@ -124,14 +149,64 @@ func (c *prefixCache) routes(before, after []topology.RouteSet) RouteDiff {
 	if c.into != nil {
 		intoA, intoR = &c.into.added, &c.into.removed
 	}
-	return RouteDiff{Added: c.sorted(added, c.one(true), intoA), Removed: c.sorted(removed, c.one(false), intoR)}
+	return RouteDiff{Added: c.sorted(added, c.one(true), intoA), Removed: c.sorted(removed, c.one(false), intoR)}, nil
+}
+
+// packBuckets packs the last routeChanges' buckets, sorted; false when a
+// route does not pack (IPv6, another table, a full table of ways out).
+func (c *prefixCache) packBuckets(vias *viaTable) (*packedRoutes, bool) {
+	var added, removed []uint64
+	if c.into != nil {
+		added, removed = c.into.packedAdded[:0], c.into.packedRemoved[:0]
+	}
+	for _, i := range c.active {
+		b := &c.bucketList[i]
+		if len(b.added) == 0 && len(b.removed) == 0 {
+			continue
+		}
+		r, ok := tableRank(b.v.table)
+		if !ok {
+			return nil, false
+		}
+		if b.vi < 0 || b.vias != vias {
+			v, ok := vias.intern(b.v)
+			if !ok {
+				return nil, false
+			}
+			b.vi, b.vias = int64(v), vias
+		}
+		vi := uint64(b.vi)
+		for _, p := range b.added {
+			k, ok := packKey(p, r, vi)
+			if !ok {
+				return nil, false
+			}
+			added = append(added, k)
+		}
+		for _, p := range b.removed {
+			k, ok := packKey(p, r, vi)
+			if !ok {
+				return nil, false
+			}
+			removed = append(removed, k)
+		}
+	}
+	if c.into != nil {
+		c.into.packedAdded, c.into.packedRemoved = added, removed
+	}
+	if len(added) == 0 && len(removed) == 0 {
+		return nil, true
+	}
+	sortKeys(added, vias.list)
+	sortKeys(removed, vias.list)
+	return &packedRoutes{added: added, removed: removed, vias: vias.list}, true
 }
 
 // one reports whether at most one bucket contributes to the added (or
 // removed) routes of the last routes call.
 func (c *prefixCache) one(added bool) bool {
 	n := 0
-	for i := range c.bucketList {
+	for _, i := range c.active {
 		b := &c.bucketList[i]
 		if (added && len(b.after) > 0) || (!added && len(b.before) > 0) {
 			n++
@@ -197,6 +272,10 @@ func (c *prefixCache) bucketDiff(b *bucket) (added, removed []netip.Prefix) {
 	} else {
 		d = c.multiDiff(restB, restA)
 	}
+	if len(matched) == 0 {
+		// Shared, as pairDiff's and multiDiff's results are.
+		return d.Added, d.Removed
+	}
 	inMatched := func(p netip.Prefix) bool {
 		for _, s := range matched {
 			if _, ok := c.set(s)[p]; ok {
@@ -205,6 +284,9 @@ func (c *prefixCache) bucketDiff(b *bucket) (added, removed []netip.Prefix) {
 		}
 		return false
 	}
+	// Into the bucket's own arrays: a follower's leader removes
+	// thousands of routes on every follower.
+	added, removed = b.addedBuf[:0], b.removedBuf[:0]
 	for _, p := range d.Added {
 		if !inMatched(p) {
 			added = append(added, p)
@@ -215,6 +297,7 @@ func (c *prefixCache) bucketDiff(b *bucket) (added, removed []netip.Prefix) {
 			removed = append(removed, p)
 		}
 	}
+	b.addedBuf, b.removedBuf = added, removed
 	return added, removed
 }
 

@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"hash/maphash"
 	"runtime"
 	"sync"
 
@@ -17,6 +18,20 @@ type nodeSource struct {
 	names  []string
 	// e is built on first use, by the goroutine calling each.
 	e *entries
+	// viaSeed hashes the ways out of packed routes alike in every
+	// worker (see viaEntry.sum).
+	viaSeed maphash.Seed
+}
+
+// eachMode is what a caller of each wants of the changes beyond their
+// fields.
+type eachMode struct {
+	// packed asks for updates' routes packed (the text writer).
+	packed bool
+	// worker, if set, makes each worker's own function, which the
+	// worker calls with every change it computes that changes, before
+	// the change is handed on: work on a change done in parallel.
+	worker func() func(ch *NodeChange)
 }
 
 // batch is how many nodes each worker computes before they are handed
@@ -31,7 +46,7 @@ const cacheSpan = 512
 
 // each calls f, in order, with the change of each of the nodes at the
 // given indices that changes; nil indices mean every node.
-func (s *nodeSource) each(indices []int, f func(i int, ch *NodeChange) error) error {
+func (s *nodeSource) each(indices []int, mode eachMode, f func(i int, ch *NodeChange) error) error {
 	n := len(s.names)
 	if indices != nil {
 		n = len(indices)
@@ -45,6 +60,7 @@ func (s *nodeSource) each(indices []int, f func(i int, ch *NodeChange) error) er
 	workers := max(1, min(runtime.GOMAXPROCS(0), (n+batch-1)/batch))
 	if s.e == nil {
 		s.e = newEntries(s.b, s.a)
+		s.viaSeed = maphash.MakeSeed()
 	}
 	differs := make([]*differ, workers)
 	served := make([]int, workers)
@@ -52,6 +68,7 @@ func (s *nodeSource) each(indices []int, f func(i int, ch *NodeChange) error) er
 	out := make([]NodeChange, size)
 	bufs := make([]nodeBuf, size)
 	keep := make([]bool, size)
+	work := make([]func(*NodeChange), workers)
 	for start := 0; start < n; start += size {
 		m := min(size, n-start)
 		var wg sync.WaitGroup
@@ -62,6 +79,12 @@ func (s *nodeSource) each(indices []int, f func(i int, ch *NodeChange) error) er
 				for j := w; j < m; j += workers {
 					if differs[w] == nil {
 						differs[w] = newDiffer(s.e)
+						if mode.packed {
+							differs[w].vias = newViaTable(s.viaSeed)
+						}
+						if mode.worker != nil {
+							work[w] = mode.worker()
+						}
 					}
 					if served[w] >= cacheSpan {
 						differs[w].c, served[w] = newPrefixCache(), 0
@@ -70,6 +93,9 @@ func (s *nodeSource) each(indices []int, f func(i int, ch *NodeChange) error) er
 					differs[w].c.into = &bufs[j]
 					out[j], keep[j] = differs[w].nodeChange(s.names[at(start+j)], s.bp, s.ap)
 					differs[w].c.into = nil
+					if keep[j] && work[w] != nil {
+						work[w](&out[j])
+					}
 				}
 			}()
 		}
@@ -89,6 +115,12 @@ func (s *nodeSource) each(indices []int, f func(i int, ch *NodeChange) error) er
 // eachNode calls f with every node change in name order: those of
 // Compare's plan, or those New's plan computes as it goes.
 func (p *Plan) eachNode(f func(i int, ch *NodeChange) error) error {
+	return p.eachNodeMode(eachMode{}, f)
+}
+
+// eachNodeMode is eachNode with the changes New's plan computes made as
+// mode says (Compare's are as they are).
+func (p *Plan) eachNodeMode(mode eachMode, f func(i int, ch *NodeChange) error) error {
 	if p.src == nil {
 		for i := range p.Nodes {
 			if err := f(i, &p.Nodes[i]); err != nil {
@@ -98,7 +130,7 @@ func (p *Plan) eachNode(f func(i int, ch *NodeChange) error) error {
 		return nil
 	}
 	var c Counts
-	err := p.src.each(nil, func(i int, ch *NodeChange) error {
+	err := p.src.each(nil, mode, func(i int, ch *NodeChange) error {
 		c.add(ch.Action)
 		return f(i, ch)
 	})
@@ -119,7 +151,7 @@ func (p *Plan) nodeSummary() Counts {
 		return c
 	}
 	if p.nodeCounts == nil {
-		_ = p.eachNode(func(int, *NodeChange) error { return nil })
+		_ = p.eachNodeMode(eachMode{packed: true}, func(int, *NodeChange) error { return nil })
 	}
 	return *p.nodeCounts
 }

@@ -3,7 +3,12 @@ package plan
 import (
 	"bytes"
 	"fmt"
+	"hash/maphash"
+	"net/netip"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	linediff "github.com/kgctl/kgctl/internal/golden"
 
@@ -25,14 +30,13 @@ func render(t *testing.T, p *Plan) (string, string) {
 
 // A plan from New, whose node changes are computed while rendering,
 // renders the bytes of the same plan from Compare, whatever share of the
-// group bodies is kept between the passes (all, some, none).
+// changes is kept between the passes (all, some, none): on every mesh
+// pair of the reference test, and on clusters of several batches.
 func TestStreamedRender(t *testing.T) {
 	cases := map[string]func() (before, after *topology.Mesh){}
-	for name, change := range renderCases {
+	for name, pair := range meshPairs() {
 		cases[name] = func() (*topology.Mesh, *topology.Mesh) {
-			c := testCluster()
-			change(&c)
-			return mustBuild(t, testCluster()), mustBuild(t, c)
+			return mustBuild(t, pair[0]), mustBuild(t, pair[1])
 		}
 	}
 	// Enough nodes for several batches, groups of followers and unique
@@ -49,16 +53,24 @@ func TestStreamedRender(t *testing.T) {
 		c.Nodes = append(c.Nodes, benchNode(125, 7))
 		return before, mustBuild(t, c)
 	}
-	defer func(b, r int) { bodyBudget, recipeBudget = b, r }(bodyBudget, recipeBudget)
+	cases["flip of 60 dual-stack nodes"] = func() (*topology.Mesh, *topology.Mesh) {
+		c := benchCluster(60, 5)
+		for i := range c.Nodes {
+			if i%2 == 0 {
+				c.Nodes[i].PodCIDRs = append(c.Nodes[i].PodCIDRs, netip.PrefixFrom(netip.AddrFrom16([16]byte{0xfd, 0, 0, 0, 0, 0, byte(i >> 8), byte(i)}), 64))
+			}
+		}
+		before := mustBuild(t, c)
+		c.Settings.Granularity = topology.FullGranularity
+		return before, mustBuild(t, c)
+	}
+	defer func(r int) { recipeBudget = r }(recipeBudget)
 	for name, meshes := range cases {
 		b, a := meshes()
-		bodyBudget, recipeBudget = 32<<20, 256<<20
 		wantText, wantJSON := render(t, Compare(State{Mesh: b}, State{Mesh: a}))
-		// Bodies kept, some or none; the others kept as recipes (all,
-		// some, none) or computed again.
-		for _, budget := range [][2]int{{32 << 20, 0}, {3000, 256 << 20}, {0, 256 << 20}, {0, 20000}, {3000, 0}, {0, 0}} {
-			t.Run(fmt.Sprintf("%s/budget=%d/recipes=%d", name, budget[0], budget[1]), func(t *testing.T) {
-				bodyBudget, recipeBudget = budget[0], budget[1]
+		for _, budget := range []int{256 << 20, 20000, 0} {
+			t.Run(fmt.Sprintf("%s/recipes=%d", name, budget), func(t *testing.T) {
+				recipeBudget = budget
 				p := New(State{Mesh: b}, State{Mesh: a})
 				text, js := render(t, p)
 				if d := linediff.Diff(wantText, text); d != "" {
@@ -72,6 +84,38 @@ func TestStreamedRender(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// Packed routes unpack to the routes the differ finds without packing,
+// on every node of every reference mesh pair.
+func TestPackedRoutes(t *testing.T) {
+	packed := 0
+	for name, pair := range meshPairs() {
+		b, a := mustBuild(t, pair[0]), mustBuild(t, pair[1])
+		e := newEntries(b, a)
+		plain, withVias := newDiffer(e), newDiffer(e)
+		withVias.vias = newViaTable(maphash.MakeSeed())
+		for _, n := range unionNames(b.NodeNames(), a.NodeNames()) {
+			want, _ := plain.nodeChange(n, b.Problems, a.Problems)
+			got, _ := withVias.nodeChange(n, b.Problems, a.Problems)
+			if got.packed != nil {
+				packed++
+				if !got.Routes.Empty() {
+					t.Fatalf("%s: node %s: packed and unpacked routes both set", name, n)
+				}
+				got.Routes = got.packed.routeDiff()
+			}
+			if diff := cmp.Diff(want.Routes, got.Routes, equateIPs, cmpopts.EquateEmpty()); diff != "" {
+				t.Fatalf("%s: node %s (-unpacked +packed):\n%s", name, n, diff)
+			}
+			if want.Reason != got.Reason {
+				t.Fatalf("%s: node %s: reason %q, unpacked %q", name, n, got.Reason, want.Reason)
+			}
+		}
+	}
+	if packed == 0 {
+		t.Fatal("no node change had packed routes")
 	}
 }
 

@@ -2,12 +2,9 @@ package plan
 
 import (
 	"bufio"
-	"bytes"
 	"fmt"
-	"hash/maphash"
 	"io"
 	"net/netip"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -107,16 +104,11 @@ type text struct {
 	w     *bufio.Writer
 	color bool
 	wrote bool
-	// scratch, bw and body render node bodies (nodeBody); lineBuf
-	// formats route lines.
-	scratch bytes.Buffer
-	bw      *bufio.Writer
-	body    *text
+	// hashing writes what identifies a node body instead of the body
+	// (see summer).
+	hashing bool
+	// lineBuf formats route lines.
 	lineBuf []byte
-	// vias, viaList, unAdded and unRemoved pack and unpack recipes.
-	vias               map[via]uint64
-	viaList            []via
-	unAdded, unRemoved []topology.Route
 }
 
 func (t *text) paint(code, s string) string {
@@ -162,335 +154,26 @@ func (t *text) settings(cs []SettingChange) {
 	}
 }
 
-// nodeGroup is nodes whose blocks are the same: the followers of one
-// leader, say. Only the first names are kept (the header elides the
-// rest), and the body while the bodies kept stay under bodyBudget; the
-// others are rendered again when written.
-type nodeGroup struct {
-	first  int // index of the first node
-	action Action
-	reason string
-	names  []string
-	count  int
-	body   *string
-	// recipe is the change in a compact form, kept when the body is not
-	// (see recipeBudget): the second pass renders it without computing
-	// the change again.
-	recipe *recipe
-}
-
-// recipeBudget bounds the bytes of recipes kept between the passes. A
-// flip to a full mesh of 2,000 nodes needs ~70 KB per node (a pointer
-// per peer change, 8 bytes per route), where its bodies take ~900 KB.
-var recipeBudget = 256 << 20
-
-// recipe is a node change whose peer changes are the shared entries'
-// and whose routes are packed: an IPv4 destination, its length and the
-// index of the way out (gateway, device, table) in the writer's table.
-type recipe struct {
-	n              NodeChange
-	added, removed []uint64
-}
-
-// pack makes a recipe of a streamed node change, if its routes pack.
-func (t *text) pack(n *NodeChange) (*recipe, int, bool) {
-	if n.memos == nil || len(n.memos) != len(n.Peers) {
-		return nil, 0, false
-	}
-	if t.vias == nil {
-		t.vias = make(map[via]uint64)
-	}
-	packAll := func(rs []topology.Route) ([]uint64, bool) {
-		if len(rs) == 0 {
-			return nil, true
-		}
-		out := make([]uint64, len(rs))
-		for i, r := range rs {
-			if !r.Dst.Addr().Is4() {
-				return nil, false
-			}
-			v := via{gw: r.Gw, device: r.Device, onlink: r.OnLink, table: r.Table}
-			vi, ok := t.vias[v]
-			if !ok {
-				if len(t.viaList) >= 1<<26 {
-					return nil, false
-				}
-				vi = uint64(len(t.viaList))
-				t.vias[v] = vi
-				t.viaList = append(t.viaList, v)
-			}
-			a := r.Dst.Addr().As4()
-			out[i] = (uint64(a[0])<<24|uint64(a[1])<<16|uint64(a[2])<<8|uint64(a[3]))<<32 | uint64(r.Dst.Bits())<<26 | vi
-		}
-		return out, true
-	}
-	r := &recipe{n: *n}
-	var ok bool
-	if r.added, ok = packAll(n.Routes.Added); !ok {
-		return nil, 0, false
-	}
-	if r.removed, ok = packAll(n.Routes.Removed); !ok {
-		return nil, 0, false
-	}
-	r.n.memos = slices.Clone(n.memos)
-	r.n.Peers = nil
-	r.n.Routes = RouteDiff{}
-	return r, 8*(len(r.n.memos)+len(r.added)+len(r.removed)) + 256, true
-}
-
-// unpack renders a recipe's body.
-func (t *text) unpack(r *recipe) []byte {
-	unpackAll := func(buf []topology.Route, ps []uint64) []topology.Route {
-		buf = buf[:0]
-		for _, p := range ps {
-			v := t.viaList[p&(1<<26-1)]
-			a := uint32(p >> 32)
-			dst := netip.PrefixFrom(netip.AddrFrom4([4]byte{byte(a >> 24), byte(a >> 16), byte(a >> 8), byte(a)}), int(p>>26&63))
-			buf = append(buf, topology.Route{Dst: dst, Gw: v.gw, Device: v.device, OnLink: v.onlink, Table: v.table})
-		}
-		return buf
-	}
-	n := r.n
-	t.unAdded = unpackAll(t.unAdded, r.added)
-	t.unRemoved = unpackAll(t.unRemoved, r.removed)
-	if len(r.added) > 0 {
-		n.Routes.Added = t.unAdded
-	}
-	if len(r.removed) > 0 {
-		n.Routes.Removed = t.unRemoved
-	}
-	return t.nodeBody(&n)
-}
-
-// bodyBudget bounds the bytes of group bodies kept between the two
-// passes: a one-node change in a large cluster has a few distinct bodies
-// and is rendered once; a flip to a full mesh has one per node, each as
-// long as the cluster, and those are rendered again rather than kept.
-var bodyBudget = 32 << 20
-
-// groupNodes renders every node change once, grouping updates by a hash
-// of their reason and body, and keeps what the headers need.
-func (t *text) groupNodes(p *Plan) ([]*nodeGroup, error) {
-	var groups []*nodeGroup
-	index := make(map[[2]uint64]*nodeGroup)
-	seeds := [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}
-	kept, recipes := 0, 0
-	err := p.eachNode(func(i int, n *NodeChange) error {
-		body := t.nodeBody(n)
-		var key [2]uint64
-		if n.Action == Update {
-			for j, seed := range seeds {
-				var h maphash.Hash
-				h.SetSeed(seed)
-				h.WriteString(n.Reason)
-				h.WriteByte(0)
-				h.Write(body)
-				key[j] = h.Sum64()
-			}
-			if g, ok := index[key]; ok {
-				if len(g.names) <= most {
-					g.names = append(g.names, n.Name)
-				}
-				g.count++
-				return nil
-			}
-		}
-		g := &nodeGroup{first: i, action: n.Action, reason: n.Reason, names: []string{n.Name}, count: 1}
-		if kept+len(body) <= bodyBudget {
-			kept += len(body)
-			b := string(body)
-			g.body = &b
-		} else if r, size, ok := t.pack(n); ok && recipes+size <= recipeBudget {
-			recipes += size
-			g.recipe = r
-		}
-		if n.Action == Update {
-			index[key] = g
-		}
-		groups = append(groups, g)
-		return nil
-	})
-	return groups, err
-}
-
-// nodes renders the node groups, rendering again the bodies not kept.
-func (t *text) nodes(p *Plan, groups []*nodeGroup) error {
-	if len(groups) == 0 {
-		return nil
-	}
-	t.section("Nodes:")
-	var again []int
-	for _, g := range groups {
-		if g.body == nil && g.recipe == nil {
-			again = append(again, g.first)
-		}
-	}
-	write := func(g *nodeGroup) {
-		if g.body != nil {
-			t.w.WriteString(*g.body)
-		} else {
-			t.w.Write(t.unpack(g.recipe))
-		}
-	}
-	render := func(g *nodeGroup, i int) {
-		if i > 0 {
-			t.w.WriteString("\n")
-		}
-		what := "node " + g.names[0]
-		if g.count > 1 {
-			what = fmt.Sprintf("%d nodes %s", g.count, elideCount(g.names, g.count))
-		}
-		t.line(2, t.sym(g.action)+" "+t.paint(ansiBold, what)+": "+g.reason)
-	}
-	if len(again) == 0 || p.src == nil {
-		for i, g := range groups {
-			render(g, i)
-			if g.body != nil || g.recipe != nil {
-				write(g)
-			} else {
-				t.w.Write(t.nodeBody(&p.Nodes[g.first]))
-			}
-		}
-		return nil
-	}
-	// Groups in order; those without a kept body are computed again, a
-	// batch at a time, in the same order.
-	gi := 0
-	flush := func(upto int) {
-		for ; gi < len(groups) && (upto < 0 || groups[gi].first <= upto); gi++ {
-			g := groups[gi]
-			if g.body == nil && g.recipe == nil {
-				return
-			}
-			render(g, gi)
-			write(g)
-		}
-	}
-	err := p.src.each(again, func(i int, n *NodeChange) error {
-		flush(i)
-		g := groups[gi]
-		render(g, gi)
-		t.w.Write(t.nodeBody(n))
-		gi++
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	flush(-1)
-	return nil
-}
-
-// elideCount lists the first names of count, eliding past a screenful.
-func elideCount(names []string, count int) string {
-	if count <= most {
-		return strings.Join(names, ", ")
-	}
-	return strings.Join(names[:most], ", ") + fmt.Sprintf(" and %d more", count-most)
-}
-
-// nodeBody renders a node's changes, indented under its header, into
-// the writer's scratch buffer: the bytes are valid until the next call.
-// A peer change shared by many nodes (see entries) is rendered once.
-func (t *text) nodeBody(n *NodeChange) []byte {
-	t.scratch.Reset()
-	if t.bw == nil {
-		t.bw = bufio.NewWriterSize(&t.scratch, 64<<10)
-		t.body = &text{w: t.bw, color: t.color}
-	}
-	u := t.body
-	if n.Action == Update {
-		// A node that joins or leaves has its segment in the reason.
-		u.scalar(6, "segment", n.Segment)
-		u.scalar(6, "location", n.Location)
-		if n.Leader != nil {
-			u.scalar(6, "leader", &Change[string]{Before: yesNo(n.Leader.Before), After: yesNo(n.Leader.After)})
-		}
-		if n.ListenPort != nil {
-			u.scalar(6, "listen port", &Change[string]{Before: portString(n.ListenPort.Before), After: portString(n.ListenPort.After)})
-		}
-	}
-	u.scalar(6, "wireguard IP", prefixChange(n.WireGuardIP))
-	if n.memos != nil {
-		for _, m := range n.memos {
-			u.w.WriteString(t.peerText(m))
-		}
-	} else {
-		for i := range n.Peers {
-			u.wgPeer(6, &n.Peers[i])
-		}
-	}
-	switch n.Action {
-	case Update:
-		u.routeLines(Delete, n.Routes.Removed)
-		u.routeLines(Create, n.Routes.Added)
-		for _, r := range n.Rules.Removed {
-			u.line(6, u.sym(Delete)+" rule "+ruleString(r))
-		}
-		for _, r := range n.Rules.Added {
-			u.line(6, u.sym(Create)+" rule "+ruleString(r))
-		}
-	case Create:
-		u.count(6, Create, len(n.Routes.Added), "route", "routes")
-		u.count(6, Create, len(n.Rules.Added), "rule", "rules")
-	case Delete:
-		u.count(6, Delete, len(n.Routes.Removed), "route", "routes")
-		u.count(6, Delete, len(n.Rules.Removed), "rule", "rules")
-	}
-	u.w.Flush()
-	return t.scratch.Bytes()
-}
-
-// peerText is a shared peer change's block, rendered once.
-func (t *text) peerText(m *peerMemo) string {
-	c := 0
-	if t.color {
-		c = 1
-	}
-	if m.text[c] == nil {
-		var b strings.Builder
-		u := &text{w: bufio.NewWriter(&b), color: t.color}
-		u.wgPeer(6, &m.change)
-		u.w.Flush()
-		s := b.String()
-		m.text[c] = &s
-	}
-	return *m.text[c]
-}
-
-// routeLines writes "      + route DST via GW dev DEV onlink" lines,
-// formatted in place (a flip to a full mesh writes millions).
-func (t *text) routeLines(a Action, rs []topology.Route) {
-	if len(rs) == 0 {
-		return
-	}
-	t.wrote = true
-	head := "      " + t.sym(a) + " route "
-	buf := t.lineBuf[:0]
-	for _, r := range rs {
-		buf = append(buf[:0], head...)
-		buf = appendRoute(buf, r)
-		buf = append(buf, '\n')
-		t.w.Write(buf)
-	}
-	t.lineBuf = buf
-}
-
 // appendRoute appends routeString(r).
 func appendRoute(b []byte, r topology.Route) []byte {
 	b = r.Dst.AppendTo(b)
-	if r.Gw.IsValid() {
+	return appendVia(b, via{gw: r.Gw, device: r.Device, onlink: r.OnLink, table: r.Table})
+}
+
+// appendVia appends what routeString writes after the destination.
+func appendVia(b []byte, v via) []byte {
+	if v.gw.IsValid() {
 		b = append(b, " via "...)
-		b = r.Gw.AppendTo(b)
+		b = v.gw.AppendTo(b)
 	}
 	b = append(b, " dev "...)
-	b = append(b, r.Device...)
-	if r.OnLink {
+	b = append(b, v.device...)
+	if v.onlink {
 		b = append(b, " onlink"...)
 	}
-	if r.Table != topology.TableMesh {
+	if v.table != topology.TableMesh {
 		b = append(b, " table "...)
-		b = append(b, r.Table...)
+		b = append(b, v.table...)
 	}
 	return b
 }
