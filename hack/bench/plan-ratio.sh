@@ -27,14 +27,14 @@ go run ./hack/bench/gen -nodes "$nodes" -locations 50 > "$work/cluster.yaml"
 run() {
 	local name=$1 bin=$2
 	shift 2
-	/usr/bin/time -f "%U %S %M" -o "$work/t" "$bin" "$@" > /dev/null 2> "$work/err" || {
+	/usr/bin/time -f "%U %S %M %e" -o "$work/t" "$bin" "$@" > /dev/null 2> "$work/err" || {
 		cat "$work/err" >&2
 		exit 1
 	}
-	local cpu m
-	read -r cpu m < <(awk '{print $1 + $2, $3}' "$work/t")
-	echo "$cpu $m" >> "$work/$name"
-	printf '  %-12s %6.2f s cpu %8d KB\n' "$name" "$cpu" "$m"
+	local cpu m wall
+	read -r cpu m wall < <(awk '{print $1 + $2, $3, $4}' "$work/t")
+	echo "$cpu $m $wall" >> "$work/$name"
+	printf '  %-12s %6.2f s cpu %6.2f s wall %8d KB\n' "$name" "$cpu" "$wall" "$m"
 }
 tools=("showconf" "plan" "plan-json")
 [ -n "$base" ] && tools+=("base-plan" "base-json")
@@ -48,10 +48,13 @@ for r in $(seq "$rounds"); do
 		run base-json "$base" plan --current "$work/cluster.yaml" --mesh-granularity full -o json
 	fi
 done
-median() { sort -n "$work/$1" | awk '{a[NR]=$1; m[NR]=$2} END {i=int((NR+1)/2); print a[i], m[i]}'; }
-read -r sc _ < <(median showconf)
-echo "medians of $rounds rounds, $nodes nodes (cpu s, peak RSS KB, ratio to showconf's cpu):"
+# median FILE COLUMN: the median of one column.
+median() { sort -n -k"$2" "$work/$1" | awk -v c="$2" '{a[NR]=$c} END {print a[int((NR+1)/2)]}'; }
+sc=$(median showconf 1)
+sw=$(median showconf 3)
+echo "medians of $rounds rounds, $nodes nodes (ratios to showconf's):"
 for t in "${tools[@]}"; do
-	read -r c m < <(median "$t")
-	printf '  %-12s %6.2f s %8d KB %6.1fx\n' "$t" "$c" "$m" "$(awk -v c="$c" -v s="$sc" 'BEGIN {print c / s}')"
+	c=$(median "$t" 1) m=$(median "$t" 2) w=$(median "$t" 3)
+	awk -v t="$t" -v c="$c" -v m="$m" -v w="$w" -v sc="$sc" -v sw="$sw" \
+		'BEGIN {printf "  %-12s %6.2f s cpu (%5.1fx) %6.2f s wall (%5.1fx) %8d KB peak RSS\n", t, c, c / sc, w, w / sw, m}'
 done

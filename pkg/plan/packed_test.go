@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -45,7 +46,8 @@ func TestPackedKeys(t *testing.T) {
 			keys = append(keys, k)
 		}
 		slices.SortFunc(rs, compareRoute)
-		sortKeys(keys, vias.list)
+		var scratch []uint64
+		sortKeys(keys, vias.list, &scratch)
 		p := packedRoutes{added: keys, vias: vias.list}
 		if diff := cmp.Diff(rs, p.routeDiff().Added, equateIPs); diff != "" {
 			t.Fatalf("sorted keys (-compareRoute +keys):\n%s", diff)
@@ -61,5 +63,86 @@ func TestPackedKeys(t *testing.T) {
 	}
 	if _, ok := tableRank("main"); ok {
 		t.Error("a table packed keys do not order packed")
+	}
+}
+
+// radixSort is a stable sort by the bits above the way out's index.
+func TestRadixSort(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	var scratch []uint64
+	for _, n := range []int{0, 1, 63, 64, 65, 1000, 5000} {
+		for _, spread := range []uint64{^uint64(0), 1<<40 - 1, 1<<viaBits - 1} {
+			keys := make([]uint64, n)
+			for i := range keys {
+				// Few distinct values above the index when spread is
+				// small: ties, kept in order.
+				keys[i] = r.Uint64()&spread | uint64(r.IntN(4))<<60 | uint64(i)&viaMask
+			}
+			want := slices.Clone(keys)
+			slices.SortStableFunc(want, func(x, y uint64) int {
+				switch a, b := x>>viaBits, y>>viaBits; {
+				case a < b:
+					return -1
+				case a > b:
+					return 1
+				}
+				return 0
+			})
+			radixSort(keys, &scratch)
+			if !slices.Equal(keys, want) {
+				t.Fatalf("n=%d spread=%x: radixSort differs from a stable sort", n, spread)
+			}
+		}
+	}
+}
+
+// The integer keys of the differ's maps are one-to-one where they pack,
+// and refuse what they cannot hold.
+func TestPackedMapKeys(t *testing.T) {
+	memos := map[uint64]memoKey{}
+	for _, b := range []int32{-1, 0, 1, 1<<22 - 2} {
+		for _, a := range []int32{-1, 0, 7, 1<<22 - 2} {
+			for _, bk := range []time.Duration{0, time.Second, 25 * time.Second, 1023 * time.Second} {
+				for _, ak := range []time.Duration{0, 15 * time.Second, 1023 * time.Second} {
+					k := memoKey{b: b, a: a, bk: bk, ak: ak}
+					p, ok := k.packed()
+					if !ok {
+						t.Fatalf("%+v does not pack", k)
+					}
+					if o, dup := memos[p]; dup {
+						t.Fatalf("%+v and %+v pack alike", k, o)
+					}
+					memos[p] = k
+				}
+			}
+		}
+	}
+	for _, k := range []memoKey{{b: 1 << 22}, {a: 1<<22 - 1}, {bk: 1024 * time.Second}, {ak: 1500 * time.Millisecond}, {bk: -time.Second}} {
+		if _, ok := k.packed(); ok {
+			t.Errorf("%+v packs", k)
+		}
+	}
+	vias := map[uint64]viaKey{}
+	for _, gw := range []netip.Addr{{}, netip.MustParseAddr("10.4.0.1"), netip.MustParseAddr("0.0.0.0"), netip.MustParseAddr("255.255.255.255")} {
+		for _, d := range []int16{0, 1, 1<<12 - 1} {
+			for _, tb := range []int16{0, 2, 1<<12 - 1} {
+				for _, o := range []bool{false, true} {
+					k := viaKey{gw: gw, device: d, table: tb, onlink: o}
+					p, ok := k.packed()
+					if !ok {
+						t.Fatalf("%+v does not pack", k)
+					}
+					if o, dup := vias[p]; dup {
+						t.Fatalf("%+v and %+v pack alike", k, o)
+					}
+					vias[p] = k
+				}
+			}
+		}
+	}
+	for _, k := range []viaKey{{gw: netip.MustParseAddr("fd00::1")}, {device: 1 << 12}, {table: -1}} {
+		if _, ok := k.packed(); ok {
+			t.Errorf("%+v packs", k)
+		}
 	}
 }

@@ -41,6 +41,7 @@ type prefixCache struct {
 	multi map[uint64][]multiDiff
 	// buckets and bucketList are routes' scratch, kept between calls.
 	buckets    map[viaKey]int
+	buckets64  map[uint64]int
 	devices    []topology.Device
 	tables     []topology.Table
 	bucketList []bucket

@@ -64,18 +64,26 @@ func (s *nodeSource) each(indices []int, mode eachMode, f func(i int, ch *NodeCh
 	}
 	differs := make([]*differ, workers)
 	served := make([]int, workers)
-	size := workers * batch
-	out := make([]NodeChange, size)
-	bufs := make([]nodeBuf, size)
-	keep := make([]bool, size)
 	work := make([]func(*NodeChange), workers)
-	for start := 0; start < n; start += size {
+	size := workers * batch
+	// Two sets of slots: the workers compute the next batch into one
+	// while f consumes the other.
+	type slots struct {
+		out  []NodeChange
+		bufs []nodeBuf
+		keep []bool
+		wg   sync.WaitGroup
+	}
+	var sets [2]slots
+	for i := range sets {
+		sets[i].out, sets[i].bufs, sets[i].keep = make([]NodeChange, size), make([]nodeBuf, size), make([]bool, size)
+	}
+	compute := func(set *slots, start int) {
 		m := min(size, n-start)
-		var wg sync.WaitGroup
 		for w := range workers {
-			wg.Add(1)
+			set.wg.Add(1)
 			go func() {
-				defer wg.Done()
+				defer set.wg.Done()
 				for j := w; j < m; j += workers {
 					if differs[w] == nil {
 						differs[w] = newDiffer(s.e)
@@ -90,23 +98,33 @@ func (s *nodeSource) each(indices []int, mode eachMode, f func(i int, ch *NodeCh
 						differs[w].c, served[w] = newPrefixCache(), 0
 					}
 					served[w]++
-					differs[w].c.into = &bufs[j]
-					out[j], keep[j] = differs[w].nodeChange(s.names[at(start+j)], s.bp, s.ap)
+					differs[w].c.into = &set.bufs[j]
+					set.out[j], set.keep[j] = differs[w].nodeChange(s.names[at(start+j)], s.bp, s.ap)
 					differs[w].c.into = nil
-					if keep[j] && work[w] != nil {
-						work[w](&out[j])
+					if set.keep[j] && work[w] != nil {
+						work[w](&set.out[j])
 					}
 				}
 			}()
 		}
-		wg.Wait()
-		for j := range m {
-			if keep[j] {
-				if err := f(at(start+j), &out[j]); err != nil {
+	}
+	if n > 0 {
+		compute(&sets[0], 0)
+	}
+	for k, start := 0, 0; start < n; k, start = k+1, start+size {
+		set := &sets[k%2]
+		set.wg.Wait()
+		if start+size < n {
+			compute(&sets[(k+1)%2], start+size)
+		}
+		for j := range min(size, n-start) {
+			if set.keep[j] {
+				if err := f(at(start+j), &set.out[j]); err != nil {
+					sets[(k+1)%2].wg.Wait()
 					return err
 				}
 			}
-			out[j] = NodeChange{}
+			set.out[j] = NodeChange{}
 		}
 	}
 	return nil
