@@ -397,6 +397,39 @@ func TestAppendJSONString(t *testing.T) {
 	}
 }
 
+// Addresses and CIDRs are written as encoding/json writes a
+// netip.Prefix and addrString's string: every octet, every length, both
+// families, mapped addresses, zones, the zero and invalid values.
+func TestAppendJSONAddresses(t *testing.T) {
+	addrs := []netip.Addr{{}, netip.MustParseAddr("::"), netip.MustParseAddr("fd00::1"), netip.MustParseAddr("::ffff:10.1.2.3"),
+		netip.MustParseAddr("fe80::1%eth0"), netip.MustParseAddr("fe80::1%<\"&>"), netip.MustParseAddr("255.255.255.255")}
+	for i := range 256 {
+		addrs = append(addrs, netip.AddrFrom4([4]byte{byte(i), byte(255 - i), byte(i * 7), byte(i / 3)}))
+	}
+	for _, a := range addrs {
+		want, err := json.Marshal(addrString(a))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := appendJSONAddr(nil, a); string(got) != string(want) {
+			t.Errorf("appendJSONAddr(%v) = %s, want %s", a, got, want)
+		}
+		for bits := -1; bits <= 129; bits++ {
+			p := netip.PrefixFrom(a, bits)
+			want, err := json.Marshal(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := appendJSONPrefix(nil, p); string(got) != string(want) {
+				t.Errorf("appendJSONPrefix(%v) = %s, want %s", p, got, want)
+			}
+		}
+	}
+	if want, _ := json.Marshal(netip.Prefix{}); string(appendJSONPrefix(nil, netip.Prefix{})) != string(want) {
+		t.Errorf("zero prefix: %s, want %s", appendJSONPrefix(nil, netip.Prefix{}), want)
+	}
+}
+
 func FuzzJSONString(f *testing.F) {
 	for _, s := range oddPieces {
 		f.Add(s)

@@ -107,23 +107,70 @@ func appendJSONString(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
+// appendIPv4 appends an IPv4 address as netip writes it (appendDecimal:
+// see packed.go).
+func appendIPv4(b []byte, a netip.Addr) []byte {
+	x := a.As4()
+	b = appendDecimal(b, uint32(x[0]))
+	b = append(b, '.')
+	b = appendDecimal(b, uint32(x[1]))
+	b = append(b, '.')
+	b = appendDecimal(b, uint32(x[2]))
+	b = append(b, '.')
+	return appendDecimal(b, uint32(x[3]))
+}
+
 // appendJSONPrefix appends a CIDR as encoding/json writes a netip.Prefix
 // (its MarshalText, whose characters need no escaping).
 func appendJSONPrefix(b []byte, p netip.Prefix) []byte {
 	b = append(b, '"')
-	b = p.AppendTo(b)
+	if a := p.Addr(); a.Is4() && p.IsValid() {
+		b = appendIPv4(b, a)
+		b = append(b, '/')
+		b = appendDecimal(b, uint32(p.Bits()))
+	} else {
+		b = p.AppendTo(b)
+	}
 	return append(b, '"')
 }
 
 // appendJSONAddr appends addrString(a) as a JSON string; only a zone can
 // hold characters to escape.
 func appendJSONAddr(b []byte, a netip.Addr) []byte {
-	if a.Zone() != "" {
-		return appendJSONString(b, a.String())
-	}
 	b = append(b, '"')
-	b = a.AppendTo(b)
+	switch {
+	case a.Is4():
+		b = appendIPv4(b, a)
+	case a.Zone() != "":
+		return appendJSONString(b[:len(b)-1], a.String())
+	default:
+		b = a.AppendTo(b)
+	}
 	return append(b, '"')
+}
+
+// appendDevice and appendTable append a route's device and table as
+// JSON strings, the engine's without a look at their bytes.
+func appendDevice(b []byte, d topology.Device) []byte {
+	switch d {
+	case topology.DeviceWireGuard:
+		return append(b, `"wireguard"`...)
+	case topology.DevicePrivate:
+		return append(b, `"private"`...)
+	case topology.DeviceTunnel:
+		return append(b, `"tunnel"`...)
+	}
+	return appendJSONString(b, string(d))
+}
+
+func appendTable(b []byte, t topology.Table) []byte {
+	switch t {
+	case topology.TableMesh:
+		return append(b, `"mesh"`...)
+	case topology.TableEncap:
+		return append(b, `"encap"`...)
+	}
+	return appendJSONString(b, string(t))
 }
 
 // appendChange appends a before/after object whose key is at level.
@@ -214,20 +261,13 @@ func appendWireGuardPeerJSON(b []byte, p *WireGuardPeerChange) []byte {
 
 // peerJSON is the shared peer change rendered as an item of
 // wireguard_peers, once for every node that lists it.
-func (j *nodeJSONWriter) peerJSON(m *peerMemo) string {
-	if s, ok := j.shared[m]; ok {
-		return s
+func (m *peerMemo) peerJSON() string {
+	if m.json == nil {
+		s := string(appendWireGuardPeerJSON(nil, &m.change))
+		m.json = &s
 	}
-	if j.shared == nil || len(j.shared) >= sharedLimit {
-		j.shared = make(map[*peerMemo]string)
-	}
-	s := string(appendWireGuardPeerJSON(nil, &m.change))
-	j.shared[m] = s
-	return s
+	return *m.json
 }
-
-// sharedLimit bounds the renderings a node writer keeps.
-const sharedLimit = 1 << 16
 
 // jsonFlushAt is how many bytes a node writer collects before handing
 // them to the buffered writer (which writes a full chunk through).
@@ -238,8 +278,6 @@ const jsonFlushAt = 64 << 10
 type nodeJSONWriter struct {
 	w   *bufio.Writer
 	buf []byte
-	// shared are the renderings of shared peer changes.
-	shared map[*peerMemo]string
 }
 
 // spill hands the buffer on once it is full enough.
@@ -308,7 +346,7 @@ func (j *nodeJSONWriter) node(n *NodeChange, first bool) error {
 				j.buf = append(j.buf, ',')
 			}
 			if memos != nil {
-				j.buf = append(j.buf, j.peerJSON(memos[i])...)
+				j.buf = append(j.buf, memos[i].peerJSON()...)
 			} else {
 				j.buf = appendWireGuardPeerJSON(j.buf, &n.Peers[i])
 			}
@@ -373,13 +411,13 @@ func (j *nodeJSONWriter) routes(rs []topology.Route) error {
 			b = appendJSONAddr(b, r.Gw)
 		}
 		b = key(b, l, "device", false)
-		b = appendJSONString(b, string(r.Device))
+		b = appendDevice(b, r.Device)
 		if r.OnLink {
 			b = key(b, l, "onlink", false)
 			b = append(b, "true"...)
 		}
 		b = key(b, l, "table", false)
-		b = appendJSONString(b, string(r.Table))
+		b = appendTable(b, r.Table)
 		b = indent(b, l-1)
 		j.buf = append(b, '}')
 		if err := j.spill(); err != nil {
@@ -412,7 +450,7 @@ func appendRuleJSON(b []byte, r topology.Rule) []byte {
 		first = false
 	}
 	b = key(b, l, "table", first)
-	b = appendJSONString(b, string(r.Table))
+	b = appendTable(b, r.Table)
 	b = indent(b, l-1)
 	return append(b, '}')
 }

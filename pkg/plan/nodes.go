@@ -83,7 +83,7 @@ func newEntries(b, a *topology.Mesh) *entries {
 
 // peerMemo is one change between two entries (or an entry added or
 // removed), shared by the nodes that see it; text is its rendering, made
-// once by the text writer (plain, colored).
+// once by the text writer (plain, colored), json the JSON writer's.
 type peerMemo struct {
 	change WireGuardPeerChange
 	// none: the entries configure a device alike, no change.
@@ -93,6 +93,7 @@ type peerMemo struct {
 	// summer), set once summed.
 	sum    [2]uint64
 	summed bool
+	json   *string
 }
 
 type memoKey struct {
