@@ -18,27 +18,22 @@
 # wg1 on 51821) and are measured alternately ROUNDS times; the ratio is
 # that of the medians (the machine's load moves from one run to the next).
 #
-# Root, network namespaces, iperf3, wg; ethtool optional; not part of CI.
+# Root (network namespaces; skips otherwise), iperf3, wg; ethtool
+# optional; run it alone machine-wide (flock, as above); not part of CI.
+# The report (stdout) is also kept in the work directory's report.txt.
 # wireguard-go offers its offloads (TUN GSO/GRO through virtio-net
 # headers, UDP GSO/GRO) by itself wherever the kernel has them: there is
 # no flag to turn on, only the report that they are on.
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
+export REPO E2E_PREFIX=kgt
 # shellcheck source=../e2e/lib.sh
 . "$REPO/hack/e2e/lib.sh"
 T=${1:-10} ROUNDS=${ROUNDS:-3}
-[ "$(id -u)" = 0 ] || { echo "throughput: needs root"; exit 1; }
-for c in iperf3 wg etcd kubectl; do command -v "$c" >/dev/null || die "missing $c"; done
-KAS=$("$REPO/hack/build-kube-apiserver.sh")
-export KAS
-W=$(mktemp -d /tmp/kgctl-tput.XXXXXX)
-export W
-KGCTL=$W/kgctl
-K=$W/kubeconfig
-trap 'status=$?; e2e_down "$W" 2>/dev/null || true; exit $status' EXIT
-e2e_down
+
+e2e_require throughput iperf3 wg etcd kubectl openssl ping
+e2e_workdir tput # kgctl built, or KGCTL_BIN
 kc() { kubectl --kubeconfig "$K" "$@"; }
-(cd "$REPO" && CGO_ENABLED=0 go build -o "$KGCTL" ./cmd/kgctl)
 WGV=$(cd "$REPO" && go list -m -f '{{.Version}}' golang.zx2c4.com/wireguard)
 WGGO=${XDG_CACHE_HOME:-$HOME/.cache}/kgctl/wireguard-go-$WGV
 if [ ! -x "$WGGO" ]; then
@@ -168,9 +163,10 @@ if command -v wireguard-go >/dev/null; then
 fi
 
 ratio=$(awk -v a="$agent" -v s="$standalone" 'BEGIN{printf "%.2f", a/s}')
-echo "bare veth:               $bare Gbit/s"
-echo "kgctl agent (userspace): $agent Gbit/s, median of ${as[*]}  (kilo0: $agent_offloads)"
-echo "standalone wireguard-go: $standalone Gbit/s, median of ${ss[*]}  ($WGV, the agent's version; wg1: $standalone_offloads)"
-[ -n "$debian" ] && echo "machine's wireguard-go:  $debian"
-echo "ratio agent/standalone:  $ratio (goal >= 0.95)"
-echo "agent MTU $mtu: DF probe IPv4 $df4; IPv6 $df6"
+report "bare veth:               $bare Gbit/s"
+report "kgctl agent (userspace): $agent Gbit/s, median of ${as[*]}  (kilo0: $agent_offloads)"
+report "standalone wireguard-go: $standalone Gbit/s, median of ${ss[*]}  ($WGV, the agent's version; wg1: $standalone_offloads)"
+[ -z "$debian" ] || report "machine's wireguard-go:  $debian"
+report "ratio agent/standalone:  $ratio (goal >= 0.95)"
+report "agent MTU $mtu: DF probe IPv4 $df4; IPv6 $df6"
+cat "$REPORT"
