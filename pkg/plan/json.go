@@ -150,7 +150,9 @@ func WriteJSON(w io.Writer, p *Plan) error {
 		}
 	}
 	nw := nodeJSONWriter{w: bw}
-	if err := p.eachNode(func(_ int, n *NodeChange) error {
+	// Updates' routes come packed: sorted as integers, each way out
+	// rendered once.
+	if err := p.eachNodeMode(eachMode{packed: true}, func(_ int, n *NodeChange) error {
 		err := nw.node(n, first)
 		first = false
 		return err

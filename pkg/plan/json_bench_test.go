@@ -19,7 +19,7 @@ func BenchmarkNodeJSON(b *testing.B) {
 	p := New(State{Mesh: before}, State{Mesh: after})
 	var changes []NodeChange
 	var memos [][]*peerMemo
-	_ = p.src.each([]int{0, 1, 2, 50, 51, 1000, 1999}, eachMode{}, func(_ int, ch *NodeChange) error {
+	_ = p.src.each([]int{0, 1, 2, 50, 51, 1000, 1999}, eachMode{packed: true}, func(_ int, ch *NodeChange) error {
 		changes = append(changes, ownChange(ch))
 		memos = append(memos, append([]*peerMemo(nil), ch.memos...))
 		return nil

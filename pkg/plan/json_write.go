@@ -278,6 +278,8 @@ const jsonFlushAt = 64 << 10
 type nodeJSONWriter struct {
 	w   *bufio.Writer
 	buf []byte
+	// tails are the rendered ways out of the differs' tables.
+	tails map[*viaEntry]*[]string
 }
 
 // spill hands the buffer on once it is full enough.
@@ -357,7 +359,21 @@ func (j *nodeJSONWriter) node(n *NodeChange, first bool) error {
 		j.buf = indent(j.buf, l)
 		j.buf = append(j.buf, ']')
 	}
-	if !n.Routes.Empty() {
+	if p := n.packed; p != nil && (len(p.added) > 0 || len(p.removed) > 0) {
+		tails := j.tailsOf(p.vias)
+		j.buf = key(j.buf, l, "routes", false)
+		j.buf = append(j.buf, '{')
+		j.buf = key(j.buf, l+1, "added", true)
+		if err := j.packedRoutes(p.added, p.vias, tails); err != nil {
+			return err
+		}
+		j.buf = key(j.buf, l+1, "removed", false)
+		if err := j.packedRoutes(p.removed, p.vias, tails); err != nil {
+			return err
+		}
+		j.buf = indent(j.buf, l)
+		j.buf = append(j.buf, '}')
+	} else if !n.Routes.Empty() {
 		j.buf = key(j.buf, l, "routes", false)
 		j.buf = append(j.buf, '{')
 		j.buf = key(j.buf, l+1, "added", true)
@@ -386,6 +402,26 @@ func (j *nodeJSONWriter) node(n *NodeChange, first bool) error {
 	return j.spill()
 }
 
+// appendRouteTail appends the rest of a route item after its
+// destination: gateway, device, onlink, table and the closing brace.
+func appendRouteTail(b []byte, r topology.Route) []byte {
+	const l = 4 // a route's fields' level
+	if r.Gw.IsValid() {
+		b = key(b, l, "gw", false)
+		b = appendJSONAddr(b, r.Gw)
+	}
+	b = key(b, l, "device", false)
+	b = appendDevice(b, r.Device)
+	if r.OnLink {
+		b = key(b, l, "onlink", false)
+		b = append(b, "true"...)
+	}
+	b = key(b, l, "table", false)
+	b = appendTable(b, r.Table)
+	b = indent(b, l-1)
+	return append(b, '}')
+}
+
 // routeHead opens a route item of routes.added or .removed (level 3)
 // up to its destination's value.
 const routeHead = "\n          {\n            \"dst\": "
@@ -397,7 +433,6 @@ func (j *nodeJSONWriter) routes(rs []topology.Route) error {
 		j.buf = append(j.buf, '[', ']')
 		return nil
 	}
-	const l = 4 // a route's fields' level
 	j.buf = append(j.buf, '[')
 	for i, r := range rs {
 		b := j.buf
@@ -406,20 +441,71 @@ func (j *nodeJSONWriter) routes(rs []topology.Route) error {
 		}
 		b = append(b, routeHead...)
 		b = appendJSONPrefix(b, r.Dst)
-		if r.Gw.IsValid() {
-			b = key(b, l, "gw", false)
-			b = appendJSONAddr(b, r.Gw)
+		j.buf = appendRouteTail(b, r)
+		if err := j.spill(); err != nil {
+			return err
 		}
-		b = key(b, l, "device", false)
-		b = appendDevice(b, r.Device)
-		if r.OnLink {
-			b = key(b, l, "onlink", false)
-			b = append(b, "true"...)
+	}
+	j.buf = indent(j.buf, 2)
+	j.buf = append(j.buf, ']')
+	return nil
+}
+
+// tailsOf returns the rendered tails of the ways out of a differ's table
+// (a view of it: entries below its length never change), rendered as
+// routes need them: a table is known by its first entry, and a worker's
+// table grown into a new array is a new one.
+func (j *nodeJSONWriter) tailsOf(vias []viaEntry) *[]string {
+	if len(vias) == 0 {
+		return nil
+	}
+	t, ok := j.tails[&vias[0]]
+	if !ok {
+		if j.tails == nil || len(j.tails) >= 64 {
+			j.tails = make(map[*viaEntry]*[]string)
 		}
-		b = key(b, l, "table", false)
-		b = appendTable(b, r.Table)
-		b = indent(b, l-1)
-		j.buf = append(b, '}')
+		t = new([]string)
+		j.tails[&vias[0]] = t
+	}
+	return t
+}
+
+// packedRoutes appends a list of packed routes (see packedRoutes), the
+// value of a key at level 2: the destination from the key, the rest
+// of the item rendered once per way out.
+func (j *nodeJSONWriter) packedRoutes(keys []uint64, vias []viaEntry, tails *[]string) error {
+	if len(keys) == 0 {
+		j.buf = append(j.buf, '[', ']')
+		return nil
+	}
+	j.buf = append(j.buf, '[')
+	for i, k := range keys {
+		b := j.buf
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, routeHead...)
+		b = append(b, '"')
+		a := uint32(k >> 31)
+		b = appendDecimal(b, a>>24)
+		b = append(b, '.')
+		b = appendDecimal(b, a>>16&255)
+		b = append(b, '.')
+		b = appendDecimal(b, a>>8&255)
+		b = append(b, '.')
+		b = appendDecimal(b, a&255)
+		b = append(b, '/')
+		b = appendDecimal(b, uint32(k>>viaBits&63))
+		b = append(b, '"')
+		vi := int(k & viaMask)
+		if vi >= len(*tails) {
+			*tails = append(*tails, make([]string, vi+1-len(*tails))...)
+		}
+		if (*tails)[vi] == "" {
+			v := vias[vi].v
+			(*tails)[vi] = string(appendRouteTail(nil, topology.Route{Gw: v.gw, Device: v.device, OnLink: v.onlink, Table: v.table}))
+		}
+		j.buf = append(b, (*tails)[vi]...)
 		if err := j.spill(); err != nil {
 			return err
 		}
