@@ -8,10 +8,10 @@ import (
 )
 
 // Mesh is the engine's output: the whole mesh, computed once. It is
-// read-only after Build, so its views may be built concurrently. Per-node
-// and per-peer views (NodeConfig, PeerConfig, Routes) are assembled from
-// it in time proportional to the number of segments and peers, so every
-// view of a 10,000-node cluster costs about as much as one.
+// read-only after Build, so its views may be built concurrently. A node's
+// view (View) is rendered on demand from the segments' shared peer and
+// route lists, in time proportional to the number of segments and peers;
+// NodeView, NodeConfig and PeerConfig are copies assembled from it.
 type Mesh struct {
 	Settings Settings
 	// Segments are sorted like Kilo sorts them (named locations first,
