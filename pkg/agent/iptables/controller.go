@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"os/exec"
 	"regexp"
 	"slices"
@@ -43,7 +44,21 @@ type Controller struct {
 	// learned maps, per family, a canonical spec key to the spec
 	// iptables-save was seen to print for it, when they differ.
 	learned map[Family]map[string][]string
+
+	// The drift check's memory (see Apply): the sum of the last rule set
+	// prepared without error, and per family the sum of an iptables-save
+	// output that was found to need nothing for it. learned[f] changes
+	// only after a write to f, which has dropped verified[f]; forget drops
+	// only forms of rules the rule set no longer has.
+	seeds    [2]maphash.Seed
+	ruleSet  sum
+	verified map[Family]sum
+	// checks counts the families parsed and planned in full (tests).
+	checks int
 }
+
+// sum is a 128-bit hash: two 64-bit maphashes with their own seeds.
+type sum [2]uint64
 
 // New returns a Controller. It does not touch the host.
 func New(o Options) *Controller {
@@ -52,6 +67,8 @@ func New(o Options) *Controller {
 		marker:   o.Comment,
 		families: slices.Clone(o.Families),
 		learned:  map[Family]map[string][]string{},
+		seeds:    [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()},
+		verified: map[Family]sum{},
 	}
 	if c.exec == nil {
 		c.exec = runCommand
@@ -69,25 +86,44 @@ func New(o Options) *Controller {
 // with one iptables-save and, only for a family that differs, runs one
 // iptables-restore --noflush. Families are independent: an error in one
 // does not stop the other, and the errors are joined.
+//
+// A resync that changes nothing is cheap: the Controller remembers the
+// rule set it last prepared (by a hash of its contents) and, per family,
+// the hash of an iptables-save output it found to need no change for it
+// (comments and chain counters left out, as the parser leaves them out).
+// When both are the same again, that family is not parsed or planned, and
+// rs is not validated again; iptables-save still runs, so any change on
+// the host, ours or anyone else's, is noticed by the next Apply and
+// repaired. After a write the next Apply checks in full.
 func (c *Controller) Apply(ctx context.Context, rs RuleSet) (Result, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	desired, err := prepare(rs, c.marker, c.families, c.learned)
-	if err != nil {
-		return Result{}, fmt.Errorf("iptables: invalid rule set: %w", err)
+	key := c.ruleSetSum(rs)
+	var desired map[Family]map[string]*desiredTable
+	if key != c.ruleSet {
+		// A new rule set: validate it before touching the host.
+		clear(c.verified)
+		c.ruleSet = sum{}
+		var err error
+		if desired, err = prepare(rs, c.marker, c.families, c.learned); err != nil {
+			return Result{}, fmt.Errorf("iptables: invalid rule set: %w", err)
+		}
+		c.ruleSet = key
 	}
 	var (
 		res  Result
 		errs []error
 	)
 	for _, f := range c.families {
-		r, err := c.applyFamily(ctx, f, desired[f])
+		r, err := c.applyFamily(ctx, f, rs, &desired)
 		res.add(r)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("iptables: %s: %w", f, err))
 		}
 	}
-	c.forget(desired)
+	if desired != nil {
+		c.forget(desired)
+	}
 	return res, errors.Join(errs...)
 }
 
@@ -98,16 +134,37 @@ func (c *Controller) CleanUp(ctx context.Context) error {
 	return err
 }
 
-func (c *Controller) applyFamily(ctx context.Context, f Family, desired map[string]*desiredTable) (Result, error) {
-	current, err := c.save(ctx, f)
+// applyFamily brings one family to the rule set; *desired is rs
+// prepared, or nil until a family needs it (rs was prepared without error
+// before: see Apply).
+func (c *Controller) applyFamily(ctx context.Context, f Family, rs RuleSet, desired *map[Family]map[string]*desiredTable) (Result, error) {
+	out, err := c.exec(ctx, f.saveCommand(), nil, nil)
 	if err != nil {
+		delete(c.verified, f)
 		return Result{}, err
 	}
-	plans, res, err := planFamily(desired, current, c.marker)
+	seen := c.saveSum(out)
+	if v, ok := c.verified[f]; ok && v == seen {
+		return Result{}, nil
+	}
+	delete(c.verified, f)
+	c.checks++
+	current, err := parseSave(out)
+	if err != nil {
+		return Result{}, fmt.Errorf("%s: %w", f.saveCommand(), err)
+	}
+	if *desired == nil {
+		if *desired, err = prepare(rs, c.marker, c.families, c.learned); err != nil {
+			return Result{}, fmt.Errorf("invalid rule set: %w", err)
+		}
+	}
+	want := (*desired)[f]
+	plans, res, err := planFamily(want, current, c.marker)
 	if err != nil {
 		return Result{}, err
 	}
 	if len(plans) == 0 {
+		c.verified[f] = seen
 		return Result{}, nil
 	}
 	var in bytes.Buffer
@@ -122,9 +179,9 @@ func (c *Controller) applyFamily(ctx context.Context, f Family, desired map[stri
 	// Read back what was written, to learn how iptables-save prints rules
 	// our canonical form does not anticipate. Failing to is not an error:
 	// the next Apply just writes once more.
-	if !allExact(desired) {
+	if !allExact(want) {
 		if after, err := c.save(ctx, f); err == nil {
-			c.learn(f, desired, after)
+			c.learn(f, want, after)
 		}
 	}
 	return res, nil
