@@ -487,16 +487,7 @@ func (j *nodeJSONWriter) packedRoutes(keys []uint64, vias []viaEntry, tails *[]s
 		}
 		b = append(b, routeHead...)
 		b = append(b, '"')
-		a := uint32(k >> 31)
-		b = appendDecimal(b, a>>24)
-		b = append(b, '.')
-		b = appendDecimal(b, a>>16&255)
-		b = append(b, '.')
-		b = appendDecimal(b, a>>8&255)
-		b = append(b, '.')
-		b = appendDecimal(b, a&255)
-		b = append(b, '/')
-		b = appendDecimal(b, uint32(k>>viaBits&63))
+		b = appendPackedDst(b, k)
 		b = append(b, '"')
 		vi := int(k & viaMask)
 		if vi >= len(*tails) {

@@ -152,6 +152,11 @@ func (p *packedRoutes) routeDiff() RouteDiff {
 // destination, then the way out's suffix (with the newline). The digits
 // are written by hand: a flip to a full mesh writes millions of lines.
 func appendPacked(b []byte, k uint64, vias []viaEntry) []byte {
+	return append(appendPackedDst(b, k), vias[k&viaMask].suffix...)
+}
+
+// appendPackedDst appends key k's destination, as netip.Prefix writes it.
+func appendPackedDst(b []byte, k uint64) []byte {
 	a := uint32(k >> 31)
 	b = appendDecimal(b, a>>24)
 	b = append(b, '.')
@@ -161,8 +166,7 @@ func appendPacked(b []byte, k uint64, vias []viaEntry) []byte {
 	b = append(b, '.')
 	b = appendDecimal(b, a&255)
 	b = append(b, '/')
-	b = appendDecimal(b, uint32(k>>viaBits&63))
-	return append(b, vias[k&viaMask].suffix...)
+	return appendDecimal(b, uint32(k>>viaBits&63))
 }
 
 // appendDecimal appends v < 1000 in decimal.

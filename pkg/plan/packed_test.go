@@ -24,15 +24,7 @@ func TestPackedKeys(t *testing.T) {
 		var rs []topology.Route
 		var keys []uint64
 		for range r.IntN(80) {
-			rt := topology.Route{
-				Dst:    netip.MustParsePrefix(dsts[r.IntN(len(dsts))]),
-				Device: []topology.Device{topology.DeviceWireGuard, topology.DevicePrivate, topology.DeviceTunnel}[r.IntN(3)],
-				OnLink: r.IntN(2) == 0,
-				Table:  []topology.Table{topology.TableMesh, topology.TableEncap}[r.IntN(2)],
-			}
-			if g := gws[r.IntN(len(gws))]; g != "" {
-				rt.Gw = netip.MustParseAddr(g)
-			}
+			rt := randomRoute(r, dsts, gws)
 			if slices.Contains(rs, rt) {
 				continue
 			}
@@ -106,13 +98,7 @@ func TestPackedMapKeys(t *testing.T) {
 				for _, ak := range []time.Duration{0, 15 * time.Second, 1023 * time.Second} {
 					k := memoKey{b: b, a: a, bk: bk, ak: ak}
 					p, ok := k.packed()
-					if !ok {
-						t.Fatalf("%+v does not pack", k)
-					}
-					if o, dup := memos[p]; dup {
-						t.Fatalf("%+v and %+v pack alike", k, o)
-					}
-					memos[p] = k
+					packsAlone(t, memos, k, p, ok)
 				}
 			}
 		}
@@ -129,13 +115,7 @@ func TestPackedMapKeys(t *testing.T) {
 				for _, o := range []bool{false, true} {
 					k := viaKey{gw: gw, device: d, table: tb, onlink: o}
 					p, ok := k.packed()
-					if !ok {
-						t.Fatalf("%+v does not pack", k)
-					}
-					if o, dup := vias[p]; dup {
-						t.Fatalf("%+v and %+v pack alike", k, o)
-					}
-					vias[p] = k
+					packsAlone(t, vias, k, p, ok)
 				}
 			}
 		}
@@ -145,4 +125,17 @@ func TestPackedMapKeys(t *testing.T) {
 			t.Errorf("%+v packs", k)
 		}
 	}
+}
+
+// packsAlone checks that k packed (ok) into p, which no other key of seen
+// packed into, and notes it.
+func packsAlone[K any](t *testing.T, seen map[uint64]K, k K, p uint64, ok bool) {
+	t.Helper()
+	if !ok {
+		t.Fatalf("%+v does not pack", k)
+	}
+	if o, dup := seen[p]; dup {
+		t.Fatalf("%+v and %+v pack alike", k, o)
+	}
+	seen[p] = k
 }

@@ -162,16 +162,7 @@ func TestSortAndFormatRoutes(t *testing.T) {
 		}
 		var rs []topology.Route
 		for range r.IntN(80) {
-			rt := topology.Route{
-				Dst:    netip.MustParsePrefix(dsts[r.IntN(len(dsts))]),
-				Device: []topology.Device{topology.DeviceWireGuard, topology.DevicePrivate, topology.DeviceTunnel}[r.IntN(3)],
-				OnLink: r.IntN(2) == 0,
-				Table:  []topology.Table{topology.TableMesh, topology.TableEncap}[r.IntN(2)],
-			}
-			if g := gws[r.IntN(len(gws))]; g != "" {
-				rt.Gw = netip.MustParseAddr(g)
-			}
-			rs = append(rs, rt)
+			rs = append(rs, randomRoute(r, dsts, gws))
 		}
 		want := slices.Clone(rs)
 		slices.SortFunc(want, compareRoute)
@@ -186,4 +177,19 @@ func TestSortAndFormatRoutes(t *testing.T) {
 			}
 		}
 	}
+}
+
+// randomRoute is a route to one of dsts via one of gws ("": none), on a
+// random device, link and table.
+func randomRoute(r *rand.Rand, dsts, gws []string) topology.Route {
+	rt := topology.Route{
+		Dst:    netip.MustParsePrefix(dsts[r.IntN(len(dsts))]),
+		Device: []topology.Device{topology.DeviceWireGuard, topology.DevicePrivate, topology.DeviceTunnel}[r.IntN(3)],
+		OnLink: r.IntN(2) == 0,
+		Table:  []topology.Table{topology.TableMesh, topology.TableEncap}[r.IntN(2)],
+	}
+	if g := gws[r.IntN(len(gws))]; g != "" {
+		rt.Gw = netip.MustParseAddr(g)
+	}
+	return rt
 }
