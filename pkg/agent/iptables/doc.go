@@ -7,7 +7,10 @@
 // a full one), compares it with the desired rules (a pure diff), and, only when
 // something differs, writes the difference with ONE iptables-restore
 // --noflush call per family. A resync that changes nothing executes no
-// restore at all.
+// restore at all, and when the save output is the one last found in order
+// for the same RuleSet (a hash of each, without timestamps and counters),
+// it is neither parsed nor compared again: the save still runs every time,
+// so anyone's change to the host is seen and repaired on the next Apply.
 //
 // Ownership is stateless, so a restarted agent finds its rules again:
 //   - chains listed in RuleSet.Chains are ours and are rewritten whole;
