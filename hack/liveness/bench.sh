@@ -105,7 +105,7 @@ sample() {
     "$(awk '$1 == "go_memstats_heap_alloc_bytes" {printf "%d", $2 / 1048576}' <<<"$m")"
 }
 # heap NS LABEL: the agent's live heap after a GC (SIGUSR1 makes it write
-# a heap profile, pkg/cmd/heapdump.go), logged, and its profile kept as
+# a heap profile, internal/heapdump), logged, and its profile kept as
 # $W/NS-LABEL.pprof (`go tool pprof -sample_index=inuse_space`). Only
 # for agents built from this tree (KGCTL_B replaces agent b's binary).
 heap() {

@@ -23,6 +23,7 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/kgctl/kgctl/internal/heapdump"
 	"github.com/kgctl/kgctl/pkg/agent"
 	"github.com/kgctl/kgctl/pkg/agent/cni"
 	"github.com/kgctl/kgctl/pkg/agent/detect"
@@ -234,7 +235,7 @@ func (o *AgentOptions) Run(ctx context.Context) error {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	log := o.logger
-	dumpHeapOnSignal(ctx, log)
+	heapdump.OnSignal(ctx, log)
 
 	key, created, err := keyfile.LoadOrCreate(o.PrivateKeyPath, nil)
 	if err != nil {

@@ -1,4 +1,4 @@
-package cmd
+package heapdump
 
 import (
 	"bytes"
@@ -30,16 +30,16 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// TestDumpHeapOnSignal: SIGUSR1 writes a heap profile (gzipped protobuf,
+// TestOnSignal: SIGUSR1 writes a heap profile (gzipped protobuf,
 // as go tool pprof reads it) into $TMPDIR and logs its path with the
 // heap's figures.
-func TestDumpHeapOnSignal(t *testing.T) {
+func TestOnSignal(t *testing.T) {
 	dir := t.TempDir()
 	t.Setenv("TMPDIR", dir)
 	var out syncBuffer
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	dumpHeapOnSignal(ctx, slog.New(slog.NewTextHandler(&out, nil)))
+	OnSignal(ctx, slog.New(slog.NewTextHandler(&out, nil)))
 	if err := syscall.Kill(os.Getpid(), syscall.SIGUSR1); err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,6 @@
-package cmd
+// Package heapdump writes a process's heap profile when it is signalled,
+// for measuring an agent where it runs without opening a port.
+package heapdump
 
 import (
 	"context"
@@ -13,13 +15,13 @@ import (
 	"time"
 )
 
-// dumpHeapOnSignal writes a heap profile each time the process receives
+// OnSignal writes a heap profile each time the process receives
 // SIGUSR1, until ctx ends: after a GC, to
 // $TMPDIR/kgctl-heap-PID-UNIXNANO.pprof (read it with `go tool pprof`),
 // and logs the runtime's memory figures beside the path. It is for
 // measuring an agent where it runs (hack/liveness/bench.sh), costs
 // nothing until signalled and opens no port.
-func dumpHeapOnSignal(ctx context.Context, log *slog.Logger) {
+func OnSignal(ctx context.Context, log *slog.Logger) {
 	ch := make(chan os.Signal, 1)
 	signal.Notify(ch, syscall.SIGUSR1)
 	go func() {
@@ -29,7 +31,7 @@ func dumpHeapOnSignal(ctx context.Context, log *slog.Logger) {
 			case <-ctx.Done():
 				return
 			case <-ch:
-				path, err := writeHeapProfile(os.TempDir())
+				path, err := write(os.TempDir())
 				var m runtime.MemStats
 				runtime.ReadMemStats(&m)
 				attrs := []any{"path", path, "heapAllocMiB", m.HeapAlloc >> 20, "heapInuseMiB", m.HeapInuse >> 20,
@@ -45,9 +47,9 @@ func dumpHeapOnSignal(ctx context.Context, log *slog.Logger) {
 	}()
 }
 
-// writeHeapProfile collects garbage (the profile's in-use figures are
+// write collects garbage (the profile's in-use figures are
 // then the live heap) and writes the profile into dir.
-func writeHeapProfile(dir string) (string, error) {
+func write(dir string) (string, error) {
 	runtime.GC()
 	path := filepath.Join(dir, fmt.Sprintf("kgctl-heap-%d-%d.pprof", os.Getpid(), time.Now().UnixNano()))
 	f, err := os.Create(path)
