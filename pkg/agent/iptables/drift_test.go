@@ -197,6 +197,9 @@ func TestSaveSum(t *testing.T) {
 		{"comment", strings.Replace(base, "kgctl: x", "kgctl: y", 1), false},
 		{"rule moved into a line", strings.Replace(base, "RETURN\nCOMMIT", "RETURN COMMIT", 1), false},
 		{"chain renamed", strings.Replace(base, ":KILO-NAT", ":KILO-NAX", 1), false},
+		{"chain line blanks", strings.Replace(base, ":KILO-NAT - [0:0]", ":KILO-NAT\t-  [0:0] ", 1), true},
+		{"policy with a bracket", strings.Replace(base, ":KILO-NAT - [0:0]", ":KILO-NAT -[0:0]", 1), false},
+		{"policy missing", strings.Replace(base, ":KILO-NAT - [0:0]", ":KILO-NAT [0:0]", 1), false},
 	} {
 		if got := c.saveSum([]byte(tc.out)) == c.saveSum([]byte(base)); got != tc.same {
 			t.Errorf("%s: same sum %v, want %v", tc.name, got, tc.same)

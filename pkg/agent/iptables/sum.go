@@ -31,8 +31,9 @@ func (c *Controller) ruleSetSum(rs RuleSet) sum {
 
 // saveSum hashes iptables-save output as parseSave reads it: comment and
 // blank lines (iptables-save's "Generated ... on <date>") are left out, so
-// are the packet and byte counters of chain lines, and a line's trailing
-// carriage return. Two outputs with the same sum parse alike.
+// are a line's trailing carriage returns and, of a chain line, all but its
+// name and policy (the packet and byte counters). Two outputs with the
+// same sum parse alike.
 func (c *Controller) saveSum(out []byte) sum {
 	w := newSumWriter(c.seeds)
 	for len(out) > 0 {
@@ -46,9 +47,15 @@ func (c *Controller) saveSum(out []byte) sum {
 		if len(line) == 0 || line[0] == '#' {
 			continue
 		}
-		if line[0] == ':' && line[len(line)-1] == ']' {
-			if n := bytes.LastIndexByte(line, '['); n > 0 {
-				line = bytes.TrimRight(line[:n], " \t")
+		if line[0] == ':' {
+			// parseSave reads the first two fields of a chain line.
+			if f := bytes.Fields(line[1:]); len(f) >= 2 {
+				w.uint(uint64(len(f[0]) + len(f[1]) + 2))
+				w.bytes([]byte{':'})
+				w.bytes(f[0])
+				w.bytes([]byte{' '})
+				w.bytes(f[1])
+				continue
 			}
 		}
 		w.uint(uint64(len(line)))
