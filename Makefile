@@ -36,7 +36,7 @@ unit:
 	$(GO) test ./...
 
 race:
-	$(GO) test -race ./pkg/topology/... ./pkg/peer/... ./pkg/wireguard/... ./pkg/translate/... ./pkg/source/... ./pkg/plan/... ./pkg/graph/... ./pkg/liveness/... ./pkg/health/... ./pkg/status/... ./pkg/agent ./pkg/link/... ./internal/heapdump
+	$(GO) test -race ./pkg/topology/... ./pkg/peer/... ./pkg/wireguard/... ./pkg/translate/... ./pkg/source/... ./pkg/plan/... ./pkg/graph/... ./pkg/liveness/... ./pkg/health/... ./pkg/status/... ./pkg/agent ./pkg/agent/iptables ./pkg/link/... ./internal/heapdump
 
 # The release builds for macOS too: the agent's Linux-only parts must stay
 # behind build tags.
