@@ -294,8 +294,14 @@ func runExample(a *fakeCluster, b source.Clients, ex example) (stdout, stderr st
 	}
 	root.AddCommand(newLinkCommandWith(r, dial))
 	root.SetArgs(ex.args)
-	// status --watch polls until it is stopped.
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	// status --watch polls until it is stopped; the others get time
+	// enough on a loaded machine (graph -o svg runs Graphviz: a second
+	// was not always enough in CI).
+	timeout := time.Minute
+	if slices.Contains(ex.args, "--watch") {
+		timeout = time.Second
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	err = root.ExecuteContext(ctx)
 	return out.String(), errOut.String(), err
