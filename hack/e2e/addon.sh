@@ -82,28 +82,6 @@ flanneld_start() {
 # rx/tx NODE IF: the interface's packet counters (what `ip -s link` shows).
 tx() { nsexec "$1" cat "/sys/class/net/$2/statistics/tx_packets" 2>/dev/null || echo 0; }
 
-# converge FROM...: wait until every pod of the nodes reaches every other;
-# prints the seconds it took.
-converge() {
-  local start=$SECONDS limit=${LIMIT:-90}
-  while :; do
-    local ok=1
-    for x in "$@"; do for y in "$@"; do
-      [ "$x" = "$y" ] && continue
-      reach "$x" "${POD[$y]}" "${POD[$x]}" || { ok=0; break 2; }
-    done; done
-    if [ $ok = 1 ]; then echo $((SECONDS - start)); return 0; fi
-    if [ $((SECONDS - start)) -ge "$limit" ]; then
-      for x in "$@"; do for y in "$@"; do
-        [ "$x" = "$y" ] && continue
-        if reach "$x" "${POD[$y]}" "${POD[$x]}"; then r=ok; else r=FAIL; fi
-        log "  $x -> $y: $r"
-      done; done
-      return 1
-    fi
-    sleep 0.5
-  done
-}
 
 log "flanneld on ${NODES[*]}"
 start=$SECONDS

@@ -229,6 +229,33 @@ metric() {
 # reach FROM TO_ADDR SRC_ADDR: one ping from SRC_ADDR in FROM's namespace.
 reach() { nsexec "$1" ping -c1 -W1 -I "$3" "$2" >/dev/null 2>&1; }
 
+# converge NODES...: wait (up to LIMIT seconds, default 90) until every pod
+# of NODES reaches every other (the script's POD array: node -> pod IP);
+# prints the seconds it took, or logs which pairs fail.
+converge() {
+  local start=$SECONDS limit=${LIMIT:-90}
+  while :; do
+    local ok=1
+    for x in "$@"; do for y in "$@"; do
+      [ "$x" = "$y" ] && continue
+      reach "$x" "${POD[$y]}" "${POD[$x]}" || { ok=0; break 2; }
+    done; done
+    if [ $ok = 1 ]; then echo $((SECONDS - start)); return 0; fi
+    [ $((SECONDS - start)) -ge "$limit" ] && { matrix "$@"; return 1; }
+    sleep 0.5
+  done
+}
+
+# matrix NODES...: logs whether each pod of NODES reaches each other.
+matrix() {
+  local x y r
+  for x in "$@"; do for y in "$@"; do
+    [ "$x" = "$y" ] && continue
+    if reach "$x" "${POD[$y]}" "${POD[$x]}"; then r=ok; else r=FAIL; fi
+    log "  $x -> $y: $r"
+  done; done
+}
+
 e2e_down() {
   local d=${1:-}
   if [ -n "$d" ]; then

@@ -69,30 +69,6 @@ spec:
 EOF
 }
 
-# converge NODES...: wait until every pod of NODES reaches every other;
-# prints the seconds it took.
-converge() {
-  local start=$SECONDS limit=${LIMIT:-90}
-  while :; do
-    local ok=1
-    for x in "$@"; do for y in "$@"; do
-      [ "$x" = "$y" ] && continue
-      reach "$x" "${POD[$y]}" "${POD[$x]}" || { ok=0; break 2; }
-    done; done
-    if [ $ok = 1 ]; then echo $((SECONDS - start)); return 0; fi
-    [ $((SECONDS - start)) -ge "$limit" ] && { matrix "$@"; return 1; }
-    sleep 0.5
-  done
-}
-
-matrix() {
-  for x in "$@"; do for y in "$@"; do
-    [ "$x" = "$y" ] && continue
-    if reach "$x" "${POD[$y]}" "${POD[$x]}"; then r=ok; else r=FAIL; fi
-    log "  $x -> $y: $r"
-  done; done
-}
-
 NODES=(a1 a2 b1 c1)
 for n in "${NODES[@]}"; do node_create "$n"; done
 kc annotate node c1 kilo.squat.ai/persistent-keepalive=5 --overwrite >/dev/null

@@ -69,28 +69,6 @@ for n in "${NODES[@]}"; do ip -n "$(ns "$n")" addr add "${POD[$n]}/32" dev lo; d
 
 apiserver_up "$W"
 
-# converge NODES...: wait until every pod of NODES reaches every other;
-# prints the seconds it took.
-converge() {
-  local start=$SECONDS limit=${LIMIT:-90}
-  while :; do
-    local ok=1
-    for x in "$@"; do for y in "$@"; do
-      [ "$x" = "$y" ] && continue
-      reach "$x" "${POD[$y]}" "${POD[$x]}" || { ok=0; break 2; }
-    done; done
-    if [ $ok = 1 ]; then echo $((SECONDS - start)); return 0; fi
-    if [ $((SECONDS - start)) -ge "$limit" ]; then
-      for x in "$@"; do for y in "$@"; do
-        [ "$x" = "$y" ] && continue
-        if reach "$x" "${POD[$y]}" "${POD[$x]}"; then r=ok; else r=FAIL; fi
-        log "  $x -> $y: $r"
-      done; done
-      return 1
-    fi
-    sleep 0.5
-  done
-}
 # pairs NODES...: how many ordered pairs of NODES' pods reach each other now.
 pairs() {
   local x y ok=0 all=0

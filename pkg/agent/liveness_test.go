@@ -272,15 +272,10 @@ func newLivenessAgent(t *testing.T, w *watchedCluster, h *fakeHost, tr *liveness
 // heartbeats (kubelet down) stays.
 func TestLivenessReady(t *testing.T) {
 	now := time.Unix(1_800_000_000, 0)
-	day := now.Add(-24 * time.Hour)
 	clock := func() time.Time { return now }
 	tr := liveness.New(liveness.Options{Self: "a", StaleAfter: time.Minute, EchoGap: 75 * time.Second, Now: clock})
 	w := &watchedCluster{tr: tr}
-	w.nodes = []*corev1.Node{
-		readyNode(node("a", "east", "", "10.2.0.0/24", map[string]string{}), "True", day),
-		readyNode(remoteNode("b", "west", "10.2.1.0/24", wireguard.Key{0, 2}, "198.51.100.2:51820", now), "True", day),
-		readyNode(remoteNode("c", "south", "10.2.2.0/24", wireguard.Key{0, 3}, "198.51.100.3:51820", now), "True", day),
-	}
+	w.nodes = threeReadyNodes(now)
 	w.observeAll()
 	h := &fakeHost{}
 	a := newLivenessAgent(t, w, h, tr, clock)
@@ -410,15 +405,10 @@ func TestLivenessReadyAgentGone(t *testing.T) {
 	}} {
 		t.Run(tc.name, func(t *testing.T) {
 			now := time.Unix(1_800_000_000, 0)
-			day := now.Add(-24 * time.Hour)
 			clock := func() time.Time { return now }
 			tr := liveness.New(liveness.Options{Self: "a", StaleAfter: time.Minute, EchoGap: 75 * time.Second, Now: clock})
 			wc := &watchedCluster{tr: tr}
-			wc.nodes = []*corev1.Node{
-				readyNode(node("a", "east", "", "10.2.0.0/24", map[string]string{}), "True", day),
-				readyNode(remoteNode("b", "west", "10.2.1.0/24", wireguard.Key{0, 2}, "198.51.100.2:51820", now), "True", day),
-				readyNode(remoteNode("c", "south", "10.2.2.0/24", wireguard.Key{0, 3}, "198.51.100.3:51820", now), "True", day),
-			}
+			wc.nodes = threeReadyNodes(now)
 			wc.observeAll()
 			h := &fakeHost{}
 			a := newLivenessAgent(t, wc, h, tr, clock)
@@ -453,5 +443,16 @@ func TestLivenessReadyAgentGone(t *testing.T) {
 				t.Errorf("the agent writes last-seen every %s (%s), want 10m", a.heartbeat.every, a.heartbeat.reason)
 			}
 		})
+	}
+}
+
+// threeReadyNodes is the agent's own node a (east) and two others (west,
+// south) with fresh heartbeats at now, all Ready since a day before.
+func threeReadyNodes(now time.Time) []*corev1.Node {
+	day := now.Add(-24 * time.Hour)
+	return []*corev1.Node{
+		readyNode(node("a", "east", "", "10.2.0.0/24", map[string]string{}), "True", day),
+		readyNode(remoteNode("b", "west", "10.2.1.0/24", wireguard.Key{0, 2}, "198.51.100.2:51820", now), "True", day),
+		readyNode(remoteNode("c", "south", "10.2.2.0/24", wireguard.Key{0, 3}, "198.51.100.3:51820", now), "True", day),
 	}
 }

@@ -181,14 +181,7 @@ func TestTracker(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			s := newSim("a", "b")
 			tc.steps(s)
-			for n, want := range tc.want {
-				if got := s.stale(n); got != want {
-					t.Errorf("%s stale = %v, want %v (status %+v)", n, got, want, s.tr.Status())
-				}
-			}
-			if s.stale("self") {
-				t.Error("self is stale")
-			}
+			checkStale(t, s.stale, s.tr, tc.want)
 		})
 	}
 }
@@ -236,5 +229,19 @@ func TestTrackerNoEchoNoAging(t *testing.T) {
 	tr.Adjust(&n)
 	if n.LastSeen != c.t {
 		t.Errorf("LastSeen = %v, want now (%v)", n.LastSeen, c.t)
+	}
+}
+
+// checkStale checks each node's verdict against want, and that the
+// agent's own node ("self") is never stale.
+func checkStale(t *testing.T, stale func(string) bool, tr *Tracker, want map[string]bool) {
+	t.Helper()
+	for n, w := range want {
+		if got := stale(n); got != w {
+			t.Errorf("%s stale = %v, want %v (status %+v)", n, got, w, tr.Status())
+		}
+	}
+	if stale("self") {
+		t.Error("self is stale")
 	}
 }

@@ -255,14 +255,7 @@ func TestTrackerReady(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			s := newReadySim("a", "b")
 			tc.steps(s)
-			for n, want := range tc.want {
-				if got := s.stale(n); got != want {
-					t.Errorf("%s stale = %v, want %v (status %+v)", n, got, want, s.tr.Status())
-				}
-			}
-			if s.stale("self") {
-				t.Error("self is stale")
-			}
+			checkStale(t, s.stale, s.tr, tc.want)
 			if got := s.tr.Status().Outages; got != tc.outages {
 				t.Errorf("%d outages counted, want %d: echoes every 10 minutes are within EchoGap", got, tc.outages)
 			}
